@@ -1,0 +1,239 @@
+// Berth's configuration: a pure function of an environment (plus a file reader for PRIVATE_KEY_PATH),
+// validated with zod at start. Every problem names the variable to set, so a wrong deployment fails in one
+// go with a message an operator can act on.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; message: string }[]) {
+    super(
+      `Berth's configuration is invalid:\n${problems.map((p) => `  - ${p.variable}: ${p.message}`).join("\n")}`,
+    );
+    this.name = "ConfigError";
+  }
+}
+
+const UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/** `500ms`, `30s`, `5m`, `1h`, or a bare number of seconds; `0` or `off` disables. */
+export function parseDuration(text: string): number {
+  const trimmed = text.trim().toLowerCase();
+  if (trimmed === "off" || trimmed === "0") return 0;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(trimmed);
+  if (!match) throw new Error(`"${text}" is not a duration (write e.g. 30s, 5m, 1h, or off)`);
+  return Math.round(Number(match[1]) * UNITS_MS[(match[2] ?? "s") as keyof typeof UNITS_MS]);
+}
+
+const boolean = z
+  .enum(["true", "false", "1", "0", "yes", "no", "on", "off", ""])
+  .transform((v) => ["true", "1", "yes", "on"].includes(v));
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((v, ctx) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) {
+        ctx.addIssue({ code: "custom", message: `must be a positive integer, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const port = (fallback: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((v, ctx) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) {
+        ctx.addIssue({ code: "custom", message: `must be a port number (0-65535), got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const url = z.url({ protocol: /^(https?|wss?)$/, error: "must be an absolute http(s) URL" });
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      try {
+        return parseDuration(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const envSchema = z.object({
+  APP_ID: z
+    .string()
+    .regex(/^\d+$/, "must be the numeric App ID shown on the GitHub App's settings page")
+    .transform(Number)
+    .optional(),
+  WEBHOOK_SECRET: z.string().min(1).optional(),
+  GHE_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be a host name (and optional port), without a scheme or path")
+    .optional(),
+  GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
+  HOST: z.string().min(1).optional(),
+  PORT: port(3000),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+  WEBHOOK_PROXY_URL: url.optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// connection URL")
+    .optional(),
+  BERTH_DATA_DIR: z.string().min(1).default("./.berth"),
+  BERTH_CONCURRENCY: positiveInt(2),
+  BERTH_CANCEL_IN_PROGRESS: boolean.default(false),
+  BERTH_ROUTER_PORT: port(8080),
+  BERTH_BASE_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be a DNS name such as apps.example.com")
+    .default("localhost"),
+  BERTH_PUBLIC_URL: url.optional(),
+  BERTH_RUNTIME: z.enum(["docker", "memory"]).default("docker"),
+  BERTH_CATCH_UP_INTERVAL: duration("5m"),
+  BERTH_SHUTDOWN_GRACE: duration("30s"),
+});
+
+export interface GitHubAppCredentials {
+  appId: number;
+  privateKey: string;
+  webhookSecret: string;
+}
+
+export interface Config {
+  /** null until the GitHub App is registered: Berth then serves Probot's manifest flow only. */
+  github: GitHubAppCredentials | null;
+  /** REST API root: `https://api.github.com`, or `<protocol>://<GHE_HOST>/api/v3` for GitHub Enterprise. */
+  githubApiUrl: string;
+  /** Web root, for links: `https://github.com` or the Enterprise host. */
+  githubWebUrl: string;
+  host?: string;
+  port: number;
+  logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+  webhookProxyUrl?: string;
+  databaseUrl?: string;
+  dataDir: string;
+  concurrency: number;
+  cancelInProgress: boolean;
+  routerPort: number;
+  baseDomain: string;
+  /** Where Berth's own pages are reachable (check runs link to `<publicUrl>/deployments/<id>`). */
+  publicUrl?: string;
+  runtime: "docker" | "memory";
+  /** 0 disables the periodic catch-up (it still runs once at start). */
+  catchUpIntervalMs: number;
+  shutdownGraceMs: number;
+}
+
+export interface ReadConfigOptions {
+  cwd?: string;
+  readFile?: (path: string) => string;
+}
+
+export function readConfig(env: Record<string, string | undefined>, options: ReadConfigOptions = {}): Config {
+  const cwd = options.cwd ?? process.cwd();
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path, "utf8"));
+  // An empty variable means "not set", as in shells and .env files.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const problems: { variable: string; message: string }[] = [];
+
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push({ variable: String(issue.path[0] ?? "environment"), message: issue.message });
+    }
+  }
+
+  let privateKey: string | undefined;
+  try {
+    privateKey = readPrivateKey(present, cwd, readFile);
+  } catch (err) {
+    problems.push({ variable: present.PRIVATE_KEY ? "PRIVATE_KEY" : "PRIVATE_KEY_PATH", message: (err as Error).message });
+  }
+
+  const appId = parsed.success ? parsed.data.APP_ID : undefined;
+  const secret = present.WEBHOOK_SECRET;
+  const registered = present.APP_ID !== undefined || present.PRIVATE_KEY !== undefined || present.PRIVATE_KEY_PATH !== undefined;
+  if (registered) {
+    if (present.APP_ID === undefined) {
+      problems.push({ variable: "APP_ID", message: "is required once a private key is set (the GitHub App's numeric ID)" });
+    }
+    if (present.PRIVATE_KEY === undefined && present.PRIVATE_KEY_PATH === undefined) {
+      problems.push({
+        variable: "PRIVATE_KEY",
+        message: "is required once APP_ID is set: set PRIVATE_KEY to the app's PEM key or PRIVATE_KEY_PATH to its file",
+      });
+    }
+    if (secret === undefined) {
+      problems.push({
+        variable: "WEBHOOK_SECRET",
+        message: "is required once the app is registered: Berth refuses unsigned webhooks (use the app's webhook secret)",
+      });
+    }
+  }
+
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const e = parsed.data;
+  const github = appId !== undefined && privateKey !== undefined && secret !== undefined ? { appId, privateKey, webhookSecret: secret } : null;
+  const webHost = e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}` : "https://github.com";
+
+  return {
+    github,
+    githubApiUrl: e.GHE_HOST ? `${webHost}/api/v3` : "https://api.github.com",
+    githubWebUrl: webHost,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    webhookProxyUrl: e.WEBHOOK_PROXY_URL,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: resolve(cwd, e.BERTH_DATA_DIR),
+    concurrency: e.BERTH_CONCURRENCY,
+    cancelInProgress: e.BERTH_CANCEL_IN_PROGRESS,
+    routerPort: e.BERTH_ROUTER_PORT,
+    baseDomain: e.BERTH_BASE_DOMAIN,
+    publicUrl: e.BERTH_PUBLIC_URL?.replace(/\/+$/, ""),
+    runtime: e.BERTH_RUNTIME,
+    catchUpIntervalMs: e.BERTH_CATCH_UP_INTERVAL,
+    shutdownGraceMs: e.BERTH_SHUTDOWN_GRACE,
+  };
+}
+
+const PEM = /-----BEGIN (RSA )?PRIVATE KEY-----[\s\S]+-----END (RSA )?PRIVATE KEY-----/;
+
+/** PRIVATE_KEY as PEM (literal `\n` allowed, as .env files store it) or base64 of the PEM; else PRIVATE_KEY_PATH. */
+function readPrivateKey(
+  env: Record<string, string | undefined>,
+  cwd: string,
+  readFile: (path: string) => string,
+): string | undefined {
+  if (env.PRIVATE_KEY !== undefined) {
+    let key = env.PRIVATE_KEY.trim().replace(/^"|"$/g, "").replace(/\\n/g, "\n");
+    if (!key.includes("-----BEGIN")) key = Buffer.from(key, "base64").toString("utf8");
+    if (!PEM.test(key)) {
+      throw new Error("is not a PEM private key (paste the whole .pem file, or its base64, or use PRIVATE_KEY_PATH)");
+    }
+    return key;
+  }
+  if (env.PRIVATE_KEY_PATH !== undefined) {
+    const path = resolve(cwd, env.PRIVATE_KEY_PATH);
+    let key: string;
+    try {
+      key = readFile(path);
+    } catch (err) {
+      throw new Error(`cannot read ${path}: ${(err as Error).message}`);
+    }
+    if (!PEM.test(key)) throw new Error(`${path} does not hold a PEM private key`);
+    return key;
+  }
+  return undefined;
+}

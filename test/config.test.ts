@@ -1,0 +1,140 @@
+import { generateKeyPairSync } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseDuration, readConfig } from "../src/config.js";
+
+const pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+
+function problemsOf(fn: () => unknown): { variable: string; message: string }[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("readConfig", () => {
+  it("starts in setup mode with defaults when nothing is set", () => {
+    const config = readConfig({}, { cwd: "/srv/berth" });
+    expect(config).toEqual({
+      github: null,
+      githubApiUrl: "https://api.github.com",
+      githubWebUrl: "https://github.com",
+      host: undefined,
+      port: 3000,
+      logLevel: "info",
+      webhookProxyUrl: undefined,
+      databaseUrl: undefined,
+      dataDir: "/srv/berth/.berth",
+      concurrency: 2,
+      cancelInProgress: false,
+      routerPort: 8080,
+      baseDomain: "localhost",
+      publicUrl: undefined,
+      runtime: "docker",
+      catchUpIntervalMs: 300_000,
+      shutdownGraceMs: 30_000,
+    });
+  });
+
+  it("reads registered credentials, GitHub Enterprise and every Berth setting", () => {
+    const config = readConfig({
+      APP_ID: "123",
+      PRIVATE_KEY: pem.replace(/\n/g, "\\n"),
+      WEBHOOK_SECRET: "s3cret",
+      GHE_HOST: "127.0.0.1:4010",
+      GHE_PROTOCOL: "http",
+      PORT: "0",
+      LOG_LEVEL: "debug",
+      WEBHOOK_PROXY_URL: "https://smee.io/abc",
+      DATABASE_URL: "postgres://u:p@127.0.0.1/db",
+      BERTH_DATA_DIR: "/var/lib/berth",
+      BERTH_CONCURRENCY: "4",
+      BERTH_CANCEL_IN_PROGRESS: "true",
+      BERTH_ROUTER_PORT: "9090",
+      BERTH_BASE_DOMAIN: "apps.example.com",
+      BERTH_PUBLIC_URL: "https://berth.example.com/",
+      BERTH_RUNTIME: "memory",
+      BERTH_CATCH_UP_INTERVAL: "30s",
+    });
+    expect(config.github).toEqual({ appId: 123, privateKey: pem, webhookSecret: "s3cret" });
+    expect(config.githubApiUrl).toBe("http://127.0.0.1:4010/api/v3");
+    expect(config.githubWebUrl).toBe("http://127.0.0.1:4010");
+    expect(config).toMatchObject({
+      port: 0,
+      logLevel: "debug",
+      webhookProxyUrl: "https://smee.io/abc",
+      databaseUrl: "postgres://u:p@127.0.0.1/db",
+      dataDir: "/var/lib/berth",
+      concurrency: 4,
+      cancelInProgress: true,
+      routerPort: 9090,
+      baseDomain: "apps.example.com",
+      publicUrl: "https://berth.example.com",
+      runtime: "memory",
+      catchUpIntervalMs: 30_000,
+    });
+  });
+
+  it("accepts a base64 PRIVATE_KEY and a PRIVATE_KEY_PATH", () => {
+    const fromBase64 = readConfig({ APP_ID: "1", PRIVATE_KEY: Buffer.from(pem).toString("base64"), WEBHOOK_SECRET: "x" });
+    expect(fromBase64.github?.privateKey).toBe(pem);
+    const read: string[] = [];
+    const fromPath = readConfig(
+      { APP_ID: "1", PRIVATE_KEY_PATH: "key.pem", WEBHOOK_SECRET: "x" },
+      { cwd: "/etc/berth", readFile: (p) => (read.push(p), pem) },
+    );
+    expect(read).toEqual(["/etc/berth/key.pem"]);
+    expect(fromPath.github?.privateKey).toBe(pem);
+  });
+
+  it("refuses to start a registered app without a webhook secret", () => {
+    expect(problemsOf(() => readConfig({ APP_ID: "1", PRIVATE_KEY: pem }))).toEqual([
+      { variable: "WEBHOOK_SECRET", message: expect.stringContaining("required once the app is registered") },
+    ]);
+  });
+
+  it("names every wrong variable at once", () => {
+    const problems = problemsOf(() =>
+      readConfig({
+        APP_ID: "abc",
+        PRIVATE_KEY: "not a key",
+        WEBHOOK_SECRET: "x",
+        PORT: "70000",
+        BERTH_CONCURRENCY: "0",
+        BERTH_CATCH_UP_INTERVAL: "soon",
+        GHE_PROTOCOL: "ftp",
+        BERTH_RUNTIME: "podman",
+      }),
+    );
+    expect(problems.map((p) => p.variable).sort()).toEqual(
+      ["APP_ID", "BERTH_CATCH_UP_INTERVAL", "BERTH_CONCURRENCY", "BERTH_RUNTIME", "GHE_PROTOCOL", "PORT", "PRIVATE_KEY"].sort(),
+    );
+    expect(problems.find((p) => p.variable === "BERTH_CATCH_UP_INTERVAL")?.message).toContain('"soon" is not a duration');
+  });
+
+  it("asks for the key when only APP_ID is set, and for APP_ID when only a key is set", () => {
+    expect(problemsOf(() => readConfig({ APP_ID: "7", WEBHOOK_SECRET: "x" })).map((p) => p.variable)).toEqual(["PRIVATE_KEY"]);
+    expect(problemsOf(() => readConfig({ PRIVATE_KEY: pem, WEBHOOK_SECRET: "x" })).map((p) => p.variable)).toEqual(["APP_ID"]);
+  });
+
+  it("reports an unreadable PRIVATE_KEY_PATH with the path", () => {
+    const problems = problemsOf(() =>
+      readConfig({ APP_ID: "1", PRIVATE_KEY_PATH: "/nope.pem", WEBHOOK_SECRET: "x" }, { readFile: () => { throw new Error("ENOENT"); } }),
+    );
+    expect(problems).toEqual([{ variable: "PRIVATE_KEY_PATH", message: "cannot read /nope.pem: ENOENT" }]);
+  });
+});
+
+describe("parseDuration", () => {
+  it.each([
+    ["500ms", 500],
+    ["30s", 30_000],
+    ["5m", 300_000],
+    ["1h", 3_600_000],
+    ["90", 90_000],
+    ["off", 0],
+    ["0", 0],
+  ])("%s is %d ms", (text, ms) => expect(parseDuration(text)).toBe(ms));
+});
