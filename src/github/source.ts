@@ -1,0 +1,89 @@
+// The pipeline's SourceProvider on GitHub: the spec through the contents API, the code as the tarball of
+// the exact commit, both with the installation's token. Tokens it used are handed to the redactor.
+import { mkdir } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { pipeline as pipe } from "node:stream/promises";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import * as tar from "tar";
+import type { AppKey, FetchedSpec, SourceProvider } from "../pipeline/types.js";
+import type { GitHub, InstallationAuth } from "./octokit.js";
+
+/** Where a repository's spec may live, in the order Berth looks (App Platform's two file forms). */
+export const SPEC_PATHS = [".do/app.yaml", ".do/deploy.template.yaml"] as const;
+
+export function splitRepository(repository: string): { owner: string; repo: string } {
+  const [owner, repo, ...rest] = repository.split("/");
+  if (!owner || !repo || rest.length > 0) throw new Error(`"${repository}" is not an owner/name repository`);
+  return { owner, repo };
+}
+
+export function isNotFound(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { status?: number }).status === 404;
+}
+
+/** The spec at `ref`, or null when the repository has neither spec file. */
+export async function readSpecAt(
+  github: GitHub,
+  repository: string,
+  ref: string,
+  signal?: AbortSignal,
+): Promise<FetchedSpec | null> {
+  const { owner, repo } = splitRepository(repository);
+  for (const path of SPEC_PATHS) {
+    try {
+      const { data } = await github.rest.repos.getContent({ owner, repo, path, ref, request: { signal } });
+      if (Array.isArray(data) || data.type !== "file" || !("content" in data)) {
+        throw new Error(`${repository}@${ref.slice(0, 7)}: ${path} is not a file`);
+      }
+      return { path, text: Buffer.from(data.content, (data.encoding as BufferEncoding) || "base64").toString("utf8") };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return null;
+}
+
+export class GitHubSource implements SourceProvider {
+  readonly #auth: InstallationAuth;
+  readonly #tokens = new Set<string>();
+
+  constructor(auth: InstallationAuth) {
+    this.#auth = auth;
+  }
+
+  async readSpec(app: AppKey, sha: string, signal: AbortSignal): Promise<FetchedSpec | null> {
+    return readSpecAt(await this.#github(app.installationId), app.repository, sha, signal);
+  }
+
+  async fetchSource(app: AppKey, sha: string, dest: string, signal: AbortSignal): Promise<void> {
+    const github = await this.#github(app.installationId);
+    const { owner, repo } = splitRepository(app.repository);
+    // The API answers with a redirect to a short-lived download URL; fetch follows it. The body is streamed
+    // straight into tar rather than buffered, since repositories can be large.
+    const response = await github.rest.repos.downloadTarballArchive({
+      owner,
+      repo,
+      ref: sha,
+      request: { signal, parseSuccessResponseBody: false },
+    });
+    const body = response.data as unknown;
+    await mkdir(dest, { recursive: true });
+    const input =
+      body instanceof ArrayBuffer
+        ? Readable.from(Buffer.from(body))
+        : Readable.fromWeb(body as WebReadableStream<Uint8Array>);
+    // GitHub's tarball has one top directory (`owner-repo-sha/`); strip it so dest is the repository root.
+    await pipe(input, tar.x({ cwd: dest, strip: 1 }), { signal });
+  }
+
+  secrets(): string[] {
+    return [...this.#tokens];
+  }
+
+  async #github(installationId: number): Promise<GitHub> {
+    const github = await this.#auth(installationId);
+    const auth = (await github.auth({ type: "installation" })) as { token?: string };
+    if (auth.token) this.#tokens.add(auth.token);
+    return github;
+  }
+}
