@@ -117,3 +117,26 @@ export function removeLabelled(label: string): void {
     }
   }
 }
+
+/** Image ids a classic-builder log names (`---> 1a2b3c4d5e6f`): the intermediate layers a test build made. */
+export function layerIdsIn(lines: readonly string[]): string[] {
+  return lines.map((l) => /^\s*---> ([0-9a-f]{12})$/.exec(l)?.[1]).filter((id): id is string => id !== undefined);
+}
+
+/**
+ * Remove intermediate images newest first without force: one another build still uses (a child or a running
+ * container) is refused by the engine and stays, so parallel test files cannot break each other.
+ */
+export function removeLayers(ids: readonly string[]): void {
+  const bases = [TEST_BUSYBOX_IMAGE, TEST_NODE_IMAGE].map((ref) =>
+    docker(["image", "inspect", "--format", "{{.Id}}", ref]).trim().replace(/^sha256:/, ""),
+  );
+  for (const id of [...new Set(ids)].reverse()) {
+    if (bases.some((b) => b.startsWith(id))) continue;
+    try {
+      docker(["rmi", id]);
+    } catch {
+      // in use by another image or test; see above
+    }
+  }
+}

@@ -1,0 +1,174 @@
+// Building a component's image on the local engine (classic builder): resolve the context safely, write the
+// Dockerfile (the spec's, or a generated one) and the build-env file into a staging directory in the context,
+// send the context with symlinks kept as symlinks, stream the output line by line, and enforce the timeout.
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type Dockerode from "dockerode";
+import type { BuildRequest, BuildResult, ImageSource } from "../runtime.js";
+import { RuntimeError } from "../runtime.js";
+import { resolveBuildContext } from "./build-context.js";
+import { buildEnvFile, detectProject, generateDockerfile, SITE_ROOT, usesBuildEnv, type BaseImages } from "./dockerfile.js";
+import { imageTag, LABEL } from "./labels.js";
+import { LineSplitter, makeRedactor, Tail } from "./redact.js";
+
+export interface BuildOptions {
+  docker: Dockerode;
+  images: BaseImages;
+  timeoutMs: number;
+  /** Extra labels on every image (tests use them for cleanup). */
+  labels?: Record<string, string>;
+}
+
+/** `image:` sources as a reference the engine understands. */
+export function imageReference(src: ImageSource): string {
+  const registry =
+    src.registryType === "DOCKER_HUB"
+      ? src.registry
+        ? `docker.io/${src.registry}/`
+        : "docker.io/"
+      : src.registryType === "GHCR"
+        ? `ghcr.io/${src.registry ? `${src.registry}/` : ""}`
+        : src.registryType === "DOCR"
+          ? `registry.digitalocean.com/${src.registry ? `${src.registry}/` : ""}`
+          : src.registry
+            ? `${src.registry}/`
+            : "";
+  const suffix = src.digest ? `@${src.digest}` : `:${src.tag ?? "latest"}`;
+  return `${registry}${src.repository}${suffix}`;
+}
+
+async function ensureImage(docker: Dockerode, ref: string, req: BuildRequest): Promise<BuildResult> {
+  try {
+    await docker.getImage(ref).inspect();
+    req.log(`using local image ${ref}`);
+    return { image: ref };
+  } catch {
+    // not present: pull below
+  }
+  req.log(`pulling ${ref}`);
+  try {
+    const stream = await docker.pull(ref, { abortSignal: req.signal });
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())),
+    );
+  } catch (err) {
+    throw new RuntimeError(`${req.component}: could not pull image ${ref}: ${(err as Error).message}`, {
+      component: req.component,
+    });
+  }
+  return { image: ref };
+}
+
+export function stagingDirName(component: string): string {
+  return `.berth-build-${component}`;
+}
+
+export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise<BuildResult> {
+  if (req.image) return ensureImage(opts.docker, imageReference(req.image), req);
+  const redact = makeRedactor(req.secrets);
+  const { contextDir, dockerfile } = resolveBuildContext(req.sourceRoot, req.component, req.sourceDir, req.dockerfilePath);
+  const staging = stagingDirName(req.component);
+  const stagingPath = join(contextDir, staging);
+  const buildargs: Record<string, string> = {};
+  const labels: Record<string, string> = {
+    ...opts.labels,
+    [LABEL.managed]: "true",
+    [LABEL.app]: req.appId,
+    [LABEL.component]: req.component,
+    [LABEL.deployment]: req.deploymentId,
+  };
+
+  rmSync(stagingPath, { recursive: true, force: true });
+  mkdirSync(stagingPath, { mode: 0o700 });
+  try {
+    if (dockerfile) {
+      copyFileSync(dockerfile, join(stagingPath, "Dockerfile"));
+      const secretValues = new Set(req.secrets);
+      const withheld: string[] = [];
+      for (const [k, v] of Object.entries(req.buildEnv)) {
+        if (secretValues.has(v)) withheld.push(k);
+        else buildargs[k] = v;
+      }
+      if (withheld.length) {
+        req.log(
+          `not passing ${withheld.join(", ")} as build args: the engine's builder records build args in image history; ` +
+            `builds without dockerfile_path receive secrets safely`,
+        );
+      }
+      if (req.kind === "static_site") labels[LABEL.siteOutput] = req.outputDir ?? "/app/dist";
+    } else {
+      const facts = detectProject(contextDir, req.kind, req.component);
+      const text = generateDockerfile(facts, {
+        component: req.component,
+        kind: req.kind,
+        images: opts.images,
+        stagingDir: staging,
+        buildCommand: req.buildCommand,
+        runCommand: req.runCommand,
+        outputDir: req.outputDir,
+      });
+      writeFileSync(join(stagingPath, "Dockerfile"), text);
+      if (usesBuildEnv(facts)) writeFileSync(join(stagingPath, "build-env"), buildEnvFile(req.buildEnv), { mode: 0o600 });
+      if (req.kind === "static_site") labels[LABEL.siteOutput] = SITE_ROOT;
+      req.log(`no dockerfile_path: generated a ${facts.language} build`);
+    }
+
+    const tag = imageTag(req.appId, req.component, req.deploymentId);
+    const timeout = AbortSignal.timeout(opts.timeoutMs);
+    const signal = AbortSignal.any([req.signal, timeout]);
+    const tail = new Tail(30);
+    let failure: string | undefined;
+    const lines = new LineSplitter((line) => {
+      const clean = redact(line);
+      tail.push(clean);
+      req.log(clean);
+    });
+    try {
+      const stream = await opts.docker.buildImage(
+        { context: contextDir, src: readdirSync(contextDir) },
+        {
+          t: tag,
+          dockerfile: `${staging}/Dockerfile`,
+          nocache: req.noCache,
+          buildargs,
+          labels,
+          networkmode: "host",
+          rm: true,
+          forcerm: true,
+          abortSignal: signal,
+        } as Dockerode.ImageBuildOptions,
+      );
+      await new Promise<void>((resolve, reject) => {
+        opts.docker.modem.followProgress(
+          stream,
+          (err) => (err ? reject(err) : resolve()),
+          (event: { stream?: string; error?: string; status?: string }) => {
+            if (event.stream) lines.push(event.stream);
+            if (event.status) lines.push(`${event.status}\n`);
+            if (event.error) failure = event.error;
+          },
+        );
+      });
+    } catch (err) {
+      lines.flush();
+      if (timeout.aborted) {
+        throw new RuntimeError(
+          `${req.component}: build timed out after ${Math.round(opts.timeoutMs / 1000)} s (BERTH_BUILD_TIMEOUT)`,
+          { component: req.component, logTail: tail.get() },
+        );
+      }
+      if (req.signal.aborted) throw new RuntimeError(`${req.component}: build canceled`, { component: req.component });
+      failure ??= (err as Error).message;
+    }
+    lines.flush();
+    if (failure !== undefined) {
+      throw new RuntimeError(`${req.component}: build failed: ${redact(failure.trim())}`, {
+        component: req.component,
+        logTail: tail.get(),
+      });
+    }
+    return { image: tag };
+  } finally {
+    rmSync(stagingPath, { recursive: true, force: true });
+  }
+}
