@@ -1,0 +1,204 @@
+// YAML text to plain data plus a position index: for every dotted path, where its key and its value sit in
+// the file. We walk the document ourselves instead of calling toJS() so duplicate keys, odd keys and alias
+// bombs become problems at the right line rather than exceptions or silent overwrites.
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import type { Node, ParsedNode, Range } from "yaml";
+
+export type Segment = string | number;
+
+export interface Located {
+  key?: [number, number];
+  value: [number, number];
+  /** Source text of a plain scalar (`1.10`, `yes`), so a number given where a string is expected keeps its spelling. */
+  source?: string;
+  collection: boolean;
+}
+
+export interface RawProblem {
+  severity: "error" | "warning";
+  message: string;
+  path: Segment[];
+  /** Offsets in the text; when absent the problem is placed by its path. */
+  at?: [number, number];
+  /** Place it on the key rather than the value (an unknown key). */
+  keyed?: boolean;
+}
+
+export interface YamlTree {
+  data: unknown;
+  /** False when the document is empty (no content at all). */
+  present: boolean;
+  index: Map<string, Located>;
+  lineCounter: LineCounter;
+  problems: RawProblem[];
+  /** True when the text is not well-formed YAML; `problems` then holds only those errors. */
+  syntaxErrors: boolean;
+}
+
+const MAX_NODES = 200_000;
+
+export function pathKey(path: readonly Segment[]): string {
+  let out = "";
+  for (const segment of path) {
+    if (typeof segment === "number") out += `[${segment}]`;
+    else out += out === "" ? segment : `.${segment}`;
+  }
+  return out;
+}
+
+function offsets(range: Range | null | undefined): [number, number] {
+  return range ? [range[0], range[1]] : [0, 0];
+}
+
+export function readYamlTree(text: string): YamlTree {
+  const lineCounter = new LineCounter();
+  // YAML 1.1 because App Platform reads specs with Go's YAML 1.1 decoder: `yes`/`on` are booleans there,
+  // and `<<` merge keys work.
+  const doc = parseDocument(text, { lineCounter, version: "1.1", uniqueKeys: false, prettyErrors: false });
+  const problems: RawProblem[] = [];
+  const index = new Map<string, Located>();
+
+  if (doc.errors.length > 0) {
+    for (const error of doc.errors) {
+      problems.push({ severity: "error", message: cleanYamlMessage(error.message), path: [], at: [error.pos[0], error.pos[1]] });
+    }
+    return { data: undefined, present: true, index, lineCounter, problems, syntaxErrors: true };
+  }
+  for (const warning of doc.warnings) {
+    problems.push({ severity: "warning", message: cleanYamlMessage(warning.message), path: [], at: [warning.pos[0], warning.pos[1]] });
+  }
+
+  let nodes = 0;
+  let tooBig = false;
+  const expanding = new Set<Node>();
+
+  const convert = (node: unknown, path: Segment[], keyRange?: [number, number]): unknown => {
+    if (tooBig) return null;
+    if (++nodes > MAX_NODES) {
+      tooBig = true;
+      problems.push({ severity: "error", message: `the document expands to more than ${MAX_NODES} values (aliases repeated too often)`, path });
+      return null;
+    }
+    if (node === null || node === undefined) {
+      if (keyRange) index.set(pathKey(path), { key: keyRange, value: keyRange, collection: false });
+      return null;
+    }
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      const here = offsets(node.range);
+      if (!target) {
+        problems.push({ severity: "error", message: `alias *${node.source} has no anchor &${node.source} before it`, path, at: here });
+        return null;
+      }
+      if (expanding.has(target)) {
+        problems.push({ severity: "error", message: `alias *${node.source} refers to the node that contains it`, path, at: here });
+        return null;
+      }
+      expanding.add(target);
+      const value = convert(target, path, keyRange);
+      expanding.delete(target);
+      const entry = index.get(pathKey(path));
+      if (entry) entry.value = here;
+      return value;
+    }
+    if (isScalar(node)) {
+      const value = node.value;
+      const plain = typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value === null;
+      // YAML 1.1 timestamps and binaries decode to objects; App Platform sees them as the text written.
+      const data = plain ? value : typeof value === "bigint" ? Number(value) : (node.source ?? String(value));
+      index.set(pathKey(path), {
+        key: keyRange,
+        value: offsets(node.range),
+        source: typeof node.source === "string" && node.type === "PLAIN" ? node.source : undefined,
+        collection: false,
+      });
+      return data;
+    }
+    if (isMap(node)) {
+      index.set(pathKey(path), { key: keyRange, value: offsets(node.range), collection: true });
+      const out: Record<string, unknown> = {};
+      const firstSeen = new Map<string, number>();
+      // Merge keys first so keys written in the map itself override merged ones, as YAML 1.1 says.
+      for (const pair of node.items) {
+        if (!isScalar(pair.key) || pair.key.value !== MERGE) continue;
+        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+        for (const source of sources) {
+          const merged = convert(source, path);
+          if (typeof merged !== "object" || merged === null || Array.isArray(merged)) {
+            problems.push({ severity: "error", message: "a << merge key takes a mapping or a list of mappings", path, at: offsets(pair.key.range) });
+            continue;
+          }
+          for (const [k, v] of Object.entries(merged)) if (!Object.hasOwn(out, k)) setKey(out, k, v);
+        }
+      }
+      for (const pair of node.items) {
+        const keyNode = pair.key as ParsedNode | null;
+        if (isScalar(keyNode) && keyNode.value === MERGE) continue;
+        const keyAt = offsets(keyNode?.range);
+        if (!isScalar(keyNode) || typeof keyNode.value === "object") {
+          problems.push({ severity: "error", message: "keys must be plain words, not lists, mappings or null", path, at: keyAt });
+          continue;
+        }
+        const key = String(keyNode.value);
+        const childPath = [...path, key];
+        const first = firstSeen.get(key);
+        if (first !== undefined) {
+          problems.push({
+            severity: "error",
+            message: `duplicate key "${key}" (first set on line ${lineCounter.linePos(first).line}); remove one`,
+            path: childPath,
+            at: keyAt,
+          });
+          continue;
+        }
+        firstSeen.set(key, keyAt[0]);
+        const value = convert(pair.value, childPath, keyAt);
+        // Go's decoder leaves a field untouched for `key:` with nothing after it, so null means absent.
+        if (value === null) {
+          if (Object.hasOwn(out, key)) delete out[key];
+          continue;
+        }
+        setKey(out, key, value);
+      }
+      return out;
+    }
+    if (isSeq(node)) {
+      index.set(pathKey(path), { key: keyRange, value: offsets(node.range), collection: true });
+      return node.items.map((item, i) => {
+        if (isPair(item)) {
+          const key = isScalar(item.key) ? String(item.key.value) : "";
+          const obj: Record<string, unknown> = {};
+          setKey(obj, key, convert(item.value, [...path, i, key]));
+          return obj;
+        }
+        return convert(item, [...path, i]);
+      });
+    }
+    return null;
+  };
+
+  const present = doc.contents !== null && doc.contents !== undefined && !(isScalar(doc.contents) && doc.contents.value === null);
+  const data = convert(doc.contents, []);
+  return { data, present, index, lineCounter, problems, syntaxErrors: false };
+}
+
+const MERGE = findMergeSymbol();
+
+/** The yaml package marks merge keys with a private symbol; read it from a parsed `<<` rather than assume its name. */
+function findMergeSymbol(): symbol | string {
+  const doc = parseDocument("<<: {}", { version: "1.1" });
+  const contents = doc.contents;
+  if (isMap(contents) && isScalar(contents.items[0]?.key)) return contents.items[0].key.value as symbol;
+  return "<<";
+}
+
+function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/** yaml's messages end with a copy of the offending line and a caret when the position is known; we print our own. */
+function cleanYamlMessage(message: string): string {
+  const firstLine = message.split("\n")[0] ?? message;
+  return firstLine.replace(/ at line \d+, column \d+:?$/, "").trim();
+}
