@@ -1,0 +1,103 @@
+// Versioned migrations, run at open by Kysely's Migrator (which holds an advisory lock, so replicas starting
+// together migrate once). Append new migrations; never edit a released one.
+import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+
+const NON_FINAL = sql`phase IN ('PENDING_BUILD', 'BUILDING', 'PENDING_DEPLOY', 'DEPLOYING')`;
+
+const migrations: Record<string, Migration> = {
+  "0001_initial": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("installations")
+        .addColumn("id", "bigint", (c) => c.primaryKey())
+        .addColumn("account", "text", (c) => c.notNull())
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("removed_at", "timestamptz")
+        .execute();
+
+      await db.schema
+        .createTable("apps")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("installation_id", "bigint", (c) => c.notNull())
+        .addColumn("repository", "text", (c) => c.notNull())
+        .addColumn("environment", "text", (c) => c.notNull())
+        .addColumn("branch", "text", (c) => c.notNull())
+        .addColumn("spec_name", "text")
+        .addColumn("active_deployment_id", "text")
+        .addColumn("removed_at", "timestamptz")
+        .addColumn("removed_reason", "text")
+        .addColumn("teardown_pending", "boolean", (c) => c.notNull().defaultTo(false))
+        .addColumn("lease_owner", "text")
+        .addColumn("lease_expires_at", "timestamptz")
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addUniqueConstraint("apps_key", ["installation_id", "repository", "environment"])
+        .execute();
+
+      await db.schema
+        .createTable("deployments")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("app_id", "text", (c) => c.notNull().references("apps.id").onDelete("cascade"))
+        .addColumn("seq", "bigserial", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("sha", "text", (c) => c.notNull())
+        .addColumn("branch", "text", (c) => c.notNull())
+        .addColumn("cause", "jsonb", (c) => c.notNull())
+        .addColumn("intent", "jsonb", (c) => c.notNull())
+        .addColumn("phase", "text", (c) => c.notNull())
+        .addColumn("message", "text")
+        .addColumn("spec", "jsonb")
+        .addColumn("images", "jsonb", (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn("url", "text")
+        .addColumn("cancel_requested", "text")
+        .addColumn("delivery_id", "text")
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn("ended_at", "timestamptz")
+        .execute();
+      await db.schema.createIndex("deployments_app_seq").on("deployments").columns(["app_id", "seq"]).execute();
+      await sql`CREATE INDEX deployments_unfinished ON deployments (app_id, seq) WHERE ${NON_FINAL}`.execute(db);
+
+      await db.schema
+        .createTable("steps")
+        .addColumn("deployment_id", "text", (c) => c.notNull().references("deployments.id").onDelete("cascade"))
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("position", "integer", (c) => c.notNull())
+        .addColumn("component", "text")
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("started_at", "timestamptz")
+        .addColumn("ended_at", "timestamptz")
+        .addColumn("message", "text")
+        .addColumn("result", "jsonb")
+        .addPrimaryKeyConstraint("steps_pkey", ["deployment_id", "name"])
+        .execute();
+
+      await db.schema
+        .createTable("logs")
+        .addColumn("id", "bigserial", (c) => c.primaryKey())
+        .addColumn("deployment_id", "text", (c) => c.notNull().references("deployments.id").onDelete("cascade"))
+        .addColumn("step", "text", (c) => c.notNull())
+        .addColumn("text", "text", (c) => c.notNull())
+        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema.createIndex("logs_deployment").on("logs").columns(["deployment_id", "id"]).execute();
+
+      await db.schema
+        .createTable("deliveries")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("received_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+
+      await db.schema
+        .createTable("state")
+        .addColumn("key", "text", (c) => c.primaryKey())
+        .addColumn("value", "jsonb", (c) => c.notNull())
+        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,92 @@
+// Table shapes as Kysely sees them. Timestamps are timestamptz (Date out); JSON columns are jsonb, written as
+// JSON text and read back parsed by both drivers.
+import type { ColumnType, Generated, JSONColumnType } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type BigIntId = ColumnType<string | number, number, number>;
+
+export interface InstallationsTable {
+  id: BigIntId;
+  account: string;
+  created_at: Timestamp;
+  removed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface AppsTable {
+  id: string;
+  installation_id: BigIntId;
+  repository: string;
+  environment: string;
+  branch: string;
+  spec_name: string | null;
+  active_deployment_id: string | null;
+  removed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  removed_reason: string | null;
+  teardown_pending: Generated<boolean>;
+  lease_owner: string | null;
+  lease_expires_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface DeploymentsTable {
+  id: string;
+  app_id: string;
+  seq: Generated<string>;
+  kind: "deploy" | "restart" | "rollback";
+  sha: string;
+  branch: string;
+  cause: JSONColumnType<object>;
+  intent: JSONColumnType<object>;
+  phase: string;
+  message: string | null;
+  spec: JSONColumnType<object | null, string | null, string | null>;
+  images: JSONColumnType<Record<string, string>>;
+  url: string | null;
+  cancel_requested: string | null;
+  delivery_id: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  ended_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+}
+
+export interface StepsTable {
+  deployment_id: string;
+  name: string;
+  position: number;
+  component: string | null;
+  status: string;
+  started_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  ended_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  message: string | null;
+  result: JSONColumnType<object | null, string | null, string | null>;
+}
+
+export interface LogsTable {
+  id: Generated<string>;
+  deployment_id: string;
+  step: string;
+  text: string;
+  created_at: Timestamp;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  received_at: Timestamp;
+}
+
+export interface StateTable {
+  key: string;
+  value: ColumnType<unknown, string, string>;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  installations: InstallationsTable;
+  apps: AppsTable;
+  deployments: DeploymentsTable;
+  steps: StepsTable;
+  logs: LogsTable;
+  deliveries: DeliveriesTable;
+  state: StateTable;
+}

@@ -1,0 +1,43 @@
+// Opens a store for tests: PGlite in memory, or PostgreSQL in a fresh schema that is dropped afterwards.
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import pino from "pino";
+import { createStore, type Store } from "../../src/store/index.js";
+
+export const silentLog = pino({ level: "silent" });
+
+export function freshSchema(prefix: string): string {
+  return `${prefix}_${randomBytes(4).toString("hex")}`;
+}
+
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface TestStore {
+  store: Store;
+  cleanup(): Promise<void>;
+}
+
+export async function openTestStore(kind: "pglite" | "postgres", url?: string | null): Promise<TestStore> {
+  if (kind === "pglite") {
+    const store = await createStore({ dataDir: "memory://", log: silentLog });
+    return { store, cleanup: () => store.close() };
+  }
+  if (!url) throw new Error("PostgreSQL URL missing");
+  const schema = freshSchema("berth_test");
+  const store = await createStore({ dataDir: "unused", databaseUrl: url, schema, log: silentLog });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await dropSchema(url, schema);
+    },
+  };
+}

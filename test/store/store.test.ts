@@ -1,0 +1,185 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { IllegalTransitionError } from "../../src/pipeline/phases.js";
+import type { AppKey } from "../../src/pipeline/types.js";
+import type { NewDeployment, Store } from "../../src/store/index.js";
+import { postgresUrl } from "../helpers/services.js";
+import { openTestStore, type TestStore } from "./open-store.js";
+
+const url = postgresUrl();
+const backends: ["pglite" | "postgres", boolean][] = [
+  ["pglite", true],
+  ["postgres", url !== null],
+];
+
+let app: AppKey;
+let counter = 0;
+
+function push(sha: string, extra: Partial<NewDeployment> = {}): NewDeployment {
+  return {
+    app,
+    branch: "main",
+    kind: "deploy",
+    sha,
+    cause: { type: "push", sha, ref: "refs/heads/main" },
+    intent: { kind: "deploy", sha },
+    supersedeQueued: true,
+    cancelRunningBuild: false,
+    ...extra,
+  };
+}
+
+for (const [kind, available] of backends) {
+  describe.skipIf(!available)(`store on ${kind}`, () => {
+    let t: TestStore;
+    let store: Store;
+    // One store per backend; each test works on its own app so tests stay independent.
+    beforeAll(async () => {
+      t = await openTestStore(kind, url);
+      store = t.store;
+    });
+    afterAll(async () => t.cleanup());
+    beforeEach(() => {
+      app = { installationId: 4_000_000_001, repository: `acme/web-${++counter}`, environment: "production" };
+    });
+
+    it("records a webhook delivery once", async () => {
+      expect(await store.recordDelivery(`d-${counter}`)).toBe(true);
+      expect(await store.recordDelivery(`d-${counter}`)).toBe(false);
+      expect(await store.recordDelivery(`e-${counter}`)).toBe(true);
+    });
+
+    it("refuses an intent whose delivery was already seen, writing nothing", async () => {
+      const first = await store.queue.enqueue(push("a".repeat(40), { deliveryId: `x-${counter}` }));
+      const again = await store.queue.enqueue(push("b".repeat(40), { deliveryId: `x-${counter}` }));
+      expect(first.accepted).toBe(true);
+      expect(again).toEqual({ accepted: false, superseded: [], cancelRequested: [] });
+      const found = await store.apps.find(app);
+      expect((await store.deployments.list(found!.id)).map((d) => d.sha)).toEqual(["a".repeat(40)]);
+    });
+
+    it("keeps apps with a bigint installation id and their active sha", async () => {
+      const { deployment } = await store.queue.enqueue(push("c".repeat(40)));
+      await store.deployments.transition(deployment!.id, "BUILDING");
+      await store.deployments.transition(deployment!.id, "PENDING_DEPLOY");
+      await store.deployments.transition(deployment!.id, "DEPLOYING");
+      await store.deployments.activate(deployment!.id, { url: "http://web.localhost" });
+      const listed = (await store.apps.list()).find((a) => a.key.repository === app.repository);
+      expect(listed).toMatchObject({ key: app, branch: "main", activeDeploymentId: deployment!.id, activeSha: "c".repeat(40) });
+      expect((await store.deployments.get(deployment!.id))!.url).toBe("http://web.localhost");
+    });
+
+    it("supersedes queued deployments with a message naming the newer sha", async () => {
+      const older = await store.queue.enqueue(push("1111111aaaa"));
+      const newer = await store.queue.enqueue(push("2222222bbbb"));
+      expect(newer.superseded.map((d) => d.id)).toEqual([older.deployment!.id]);
+      expect(newer.superseded[0]).toMatchObject({ phase: "SUPERSEDED" });
+      expect(newer.superseded[0]!.message).toContain("2222222");
+    });
+
+    it("enforces the transition table as a compare-and-set", async () => {
+      const { deployment } = await store.queue.enqueue(push("d".repeat(40)));
+      const id = deployment!.id;
+      await expect(store.deployments.transition(id, "ACTIVE")).rejects.toThrow(IllegalTransitionError);
+      await expect(store.deployments.transition(id, "DEPLOYING")).rejects.toThrow(/from PENDING_BUILD to DEPLOYING/);
+      await store.deployments.transition(id, "BUILDING");
+      await store.deployments.transition(id, "ERROR", { message: "build failed" });
+      await expect(store.deployments.transition(id, "BUILDING")).rejects.toThrow(/ERROR is final/);
+      await expect(store.deployments.transition("nope", "BUILDING")).rejects.toThrow(/does not exist/);
+      expect((await store.deployments.get(id))!).toMatchObject({ phase: "ERROR", message: "build failed" });
+    });
+
+    it("activating a deployment supersedes the previous active one", async () => {
+      const ids: string[] = [];
+      for (const sha of ["e".repeat(40), "f".repeat(40)]) {
+        const { deployment } = await store.queue.enqueue(push(sha));
+        for (const phase of ["BUILDING", "PENDING_DEPLOY", "DEPLOYING"] as const) {
+          await store.deployments.transition(deployment!.id, phase);
+        }
+        const { previous } = await store.deployments.activate(deployment!.id, {});
+        ids.push(deployment!.id);
+        if (ids.length === 2) expect(previous).toMatchObject({ id: ids[0], phase: "SUPERSEDED" });
+      }
+      expect((await store.apps.find(app))!.activeDeploymentId).toBe(ids[1]);
+    });
+
+    it("stores steps with results and reads logs in order, by step", async () => {
+      const { deployment } = await store.queue.enqueue(push("9".repeat(40)));
+      const id = deployment!.id;
+      await store.steps.put(id, { name: "build:web", component: "web", position: 2, status: "RUNNING", startedAt: new Date() });
+      await store.steps.put(id, { name: "source", position: 0, status: "SUCCESS", result: { dir: "/x" } });
+      await store.steps.put(id, { name: "build:web", component: "web", position: 2, status: "SUCCESS", result: { image: "img:1" } });
+      await store.logs.append(id, "source", "fetching\n");
+      await store.logs.append(id, "build:web", "step 1/3\n");
+      await store.logs.append(id, "build:web", "step 2/3\n");
+      const internals = await store.deployments.internals(id);
+      expect(internals!.record.steps.map((s) => [s.name, s.status])).toEqual([
+        ["source", "SUCCESS"],
+        ["build:web", "SUCCESS"],
+      ]);
+      expect(internals!.stepResults.get("build:web")).toEqual({ image: "img:1" });
+      expect((await store.logs.read(id, { step: "build:web" })).map((c) => c.text).join("")).toBe("step 1/3\nstep 2/3\n");
+      const all = await store.logs.read(id);
+      expect((await store.logs.read(id, { afterId: all[0]!.id })).length).toBe(2);
+    });
+
+    it("follows logs until the deployment is final", async () => {
+      const { deployment } = await store.queue.enqueue(push("8".repeat(40)));
+      const id = deployment!.id;
+      await store.logs.append(id, "source", "one\n");
+      const seen: string[] = [];
+      const following = (async () => {
+        for await (const chunk of store.logs.follow(id, { pollMs: 5 })) seen.push(chunk.text);
+      })();
+      await store.logs.append(id, "source", "two\n");
+      await store.deployments.transition(id, "CANCELED", { message: "stop" });
+      await following;
+      expect(seen).toEqual(["one\n", "two\n"]);
+    });
+
+    it("keeps JSON state for reporters", async () => {
+      expect(await store.state.get("check-run:x")).toBeUndefined();
+      await store.state.set("check-run:x", { id: 42, ids: [1, 2] });
+      await store.state.set("check-run:x", { id: 43, ids: [1, 2] });
+      expect(await store.state.get("check-run:x")).toEqual({ id: 43, ids: [1, 2] });
+      await store.state.delete("check-run:x");
+      expect(await store.state.get("check-run:x")).toBeUndefined();
+    });
+  });
+
+  // Claims see every app in the store, so these tests get a store of their own.
+  describe.skipIf(!available)(`queue leases on ${kind}`, () => {
+    let own: TestStore;
+    let store: Store;
+    beforeEach(async () => {
+      app = { installationId: 7, repository: `acme/lease-${++counter}`, environment: "production" };
+      own = await openTestStore(kind, url);
+      store = own.store;
+    });
+    afterEach(async () => own.cleanup());
+
+    it("leases one app to one worker until the lease expires", async () => {
+      const { deployment } = await store.queue.enqueue(push("7".repeat(40)));
+      const claim = await store.queue.claim("w1", 60_000, []);
+      expect(claim).toMatchObject({ deploymentId: deployment!.id, teardown: false });
+      expect(await store.queue.claim("w2", 60_000, [])).toBeUndefined();
+      expect(await store.queue.heartbeat(claim!.appId, "w2", 60_000)).toBe(false);
+      expect(await store.queue.heartbeat(claim!.appId, "w1", 1)).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await store.queue.claim("w2", 60_000, [])).toMatchObject({ appId: claim!.appId });
+      expect(await store.queue.heartbeat(claim!.appId, "w1", 60_000)).toBe(false);
+    });
+
+    it("queues a teardown that cancels queued work", async () => {
+      const { deployment } = await store.queue.enqueue(push("6".repeat(40)));
+      const found = await store.apps.find(app);
+      const { canceled } = await store.queue.enqueueTeardown(found!.id, "pull request closed");
+      expect(canceled.map((d) => [d.id, d.phase])).toEqual([[deployment!.id, "CANCELED"]]);
+      expect((await store.apps.list()).some((a) => a.id === found!.id)).toBe(false);
+      const claim = await store.queue.claim("w1", 60_000, []);
+      expect(claim).toMatchObject({ teardown: true, deploymentId: undefined });
+      await store.queue.finishTeardown(claim!.appId);
+      await store.queue.release(claim!.appId, "w1");
+      expect(await store.queue.claim("w1", 60_000, [])).toBeUndefined();
+    });
+  });
+}
