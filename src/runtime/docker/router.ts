@@ -1,0 +1,406 @@
+// Berth's reverse proxy for the Docker runtime. It sends `<app>.<base domain>` and each app's domains to the
+// app's healthy instances, round robin, following the spec's routes; serves static sites from disk; and
+// drains an instance before the rollout stops it. Forwarding is http-proxy-3's; routing, retries and
+// draining are ours.
+import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { performance } from "node:perf_hooks";
+import { ProxyServer } from "http-proxy-3";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import type { AppRoute, Backend, RouterApp, RouterControl, StaticSiteRoot } from "./router-contract.js";
+import { createRouterMetrics, noMetrics, type RouterMetrics } from "./router-metrics.js";
+import { pages, sendPage, sendPageOnSocket, type RouterPage } from "./router-pages.js";
+import {
+  buildPublicUrl,
+  matchRoute,
+  normalizeHost,
+  rewritePath,
+  sortRoutes,
+  splitUrl,
+  validatePublicUrlTemplate,
+} from "./router-routes.js";
+import { prepareSite, serveStaticSite, type ServedSite } from "./router-static.js";
+
+export interface RouterOptions {
+  /** BERTH_ROUTER_PORT; 0 picks a free port (see `listen()`'s result). */
+  port: number;
+  /** Interface to bind: `0.0.0.0` in production, `127.0.0.1` (the default) in tests. */
+  host?: string;
+  /** BERTH_BASE_DOMAIN: app `web` answers at `web.<baseDomain>`. */
+  baseDomain: string;
+  /** BERTH_PUBLIC_URL, e.g. `https://{app}.example.com`, when a TLS proxy sits in front of the router. */
+  publicUrlTemplate?: string;
+  /**
+   * Keep X-Forwarded-Proto/Host/Port a client sent (X-Forwarded-For is always appended to, never replaced).
+   * Only for a router reachable solely through a trusted proxy; defaults to true when `publicUrlTemplate` is set.
+   */
+  trustForwardedHeaders?: boolean;
+  log: Logger;
+  /** Where request metrics go; none are kept without one. */
+  registry?: Registry;
+}
+
+interface BackendState {
+  backend: Backend;
+  key: string;
+  target: URL;
+  agent: Agent;
+  inFlight: number;
+  removed: boolean;
+  /** Client sockets of WebSockets open through this backend, closed if still open at the drain deadline. */
+  sockets: Set<Duplex>;
+  onIdle: (() => void)[];
+}
+
+interface Pool {
+  backends: BackendState[];
+  next: number;
+  site: ServedSite | null;
+}
+
+interface AppState {
+  app: RouterApp;
+  routes: AppRoute[];
+  hosts: string[];
+}
+
+interface Destination {
+  app: string;
+  component: string;
+  pool: Pool | undefined;
+  /** Path and query the component receives. */
+  url: string;
+  path: string;
+  query: string;
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export class Router implements RouterControl {
+  private readonly apps = new Map<string, AppState>();
+  private readonly hosts = new Map<string, string>();
+  private readonly pools = new Map<string, Pool>();
+  private readonly backends = new Map<string, BackendState>();
+  private readonly proxy = new ProxyServer();
+  private readonly server: Server;
+  private readonly metrics: RouterMetrics;
+  private readonly log: Logger;
+  private readonly trustForwarded: boolean;
+  private boundPort: number | undefined;
+
+  constructor(private readonly opts: RouterOptions) {
+    if (opts.publicUrlTemplate !== undefined) validatePublicUrlTemplate(opts.publicUrlTemplate);
+    this.log = opts.log.child({ module: "router" });
+    this.trustForwarded = opts.trustForwardedHeaders ?? opts.publicUrlTemplate !== undefined;
+    this.metrics = opts.registry ? createRouterMetrics(opts.registry, () => this.totalInFlight()) : noMetrics;
+    // Errors reach the callback passed with each request; this listener only keeps a stray one from throwing.
+    this.proxy.on("error", (err) => this.log.warn({ err }, "proxy error outside a request"));
+    this.server = createServer((req, res) => this.handleRequest(req, res));
+    this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
+    this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (err.code === "ECONNRESET" || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    });
+  }
+
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.opts.port, this.opts.host ?? "127.0.0.1", () => {
+        this.server.off("error", reject);
+        const address = this.server.address();
+        this.boundPort = typeof address === "object" && address ? address.port : this.opts.port;
+        this.log.info({ port: this.boundPort, host: this.opts.host ?? "127.0.0.1" }, "router listening");
+        resolve(this.boundPort);
+      });
+    });
+  }
+
+  /** Stops listening and drops every connection, WebSockets included. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    for (const state of this.backends.values()) {
+      for (const socket of state.sockets) socket.destroy();
+      state.agent.destroy();
+    }
+    await closed;
+  }
+
+  setApp(app: RouterApp): void {
+    if (!DNS_LABEL.test(app.name)) {
+      throw new Error(`router: app name "${app.name}" is not a DNS label (lower-case letters, digits and dashes)`);
+    }
+    const hosts = [`${app.name}.${this.opts.baseDomain}`, ...app.domains].map(normalizeHost);
+    for (const host of hosts) {
+      const owner = this.hosts.get(host);
+      if (owner !== undefined && owner !== app.name) {
+        throw new Error(`router: ${host} already belongs to app ${owner}; app ${app.name} cannot also claim it`);
+      }
+    }
+    const previous = this.apps.get(app.name);
+    for (const host of previous?.hosts ?? []) this.hosts.delete(host);
+    for (const host of hosts) this.hosts.set(host, app.name);
+    this.apps.set(app.name, { app, routes: sortRoutes(app.routes), hosts });
+  }
+
+  removeApp(name: string): void {
+    const state = this.apps.get(name);
+    if (state) for (const host of state.hosts) this.hosts.delete(host);
+    this.apps.delete(name);
+    for (const [key, pool] of this.pools) {
+      if (!key.startsWith(`${name}/`)) continue;
+      for (const backend of pool.backends) this.retire(backend);
+      this.pools.delete(key);
+    }
+  }
+
+  addBackend(app: string, component: string, backend: Backend): void {
+    const existing = this.backends.get(backend.id);
+    if (existing && !existing.removed) return;
+    if (existing) throw new Error(`router: backend ${backend.id} is still draining; add the new instance under a new id`);
+    let target: URL;
+    try {
+      target = new URL(backend.url);
+    } catch {
+      throw new Error(`router: backend ${backend.id} has URL "${backend.url}", which is not an absolute URL`);
+    }
+    if (target.protocol !== "http:") {
+      throw new Error(`router: backend ${backend.id} has URL "${backend.url}"; only http:// backends are supported`);
+    }
+    const key = poolKey(app, component);
+    const state: BackendState = {
+      backend,
+      key,
+      target,
+      // LIFO reuse keeps few sockets warm, so fewer sit idle long enough for the backend to close them.
+      agent: new Agent({ keepAlive: true, scheduling: "lifo", maxFreeSockets: 64 }),
+      inFlight: 0,
+      removed: false,
+      sockets: new Set(),
+      onIdle: [],
+    };
+    this.backends.set(backend.id, state);
+    this.pool(key).backends.push(state);
+  }
+
+  removeBackend(app: string, component: string, backendId: string, drainMs: number): Promise<{ abandoned: number }> {
+    const state = this.backends.get(backendId);
+    if (!state) return Promise.resolve({ abandoned: 0 });
+    if (state.key !== poolKey(app, component)) {
+      return Promise.reject(new Error(`router: backend ${backendId} belongs to ${state.key}, not ${poolKey(app, component)}`));
+    }
+    this.retire(state);
+    if (state.inFlight === 0) return Promise.resolve({ abandoned: 0 });
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve({ abandoned: 0 });
+      };
+      const timer = setTimeout(() => {
+        state.onIdle = state.onIdle.filter((f) => f !== done);
+        const abandoned = state.inFlight;
+        this.log.warn({ backend: backendId, abandoned, drainMs }, "drain deadline passed; closing its WebSockets");
+        for (const socket of state.sockets) socket.destroy();
+        resolve({ abandoned });
+      }, drainMs);
+      state.onIdle.push(done);
+    });
+  }
+
+  setStaticSite(app: string, component: string, site: StaticSiteRoot | null): void {
+    this.pool(poolKey(app, component)).site = site ? prepareSite(site) : null;
+  }
+
+  inFlight(backendId: string): number {
+    return this.backends.get(backendId)?.inFlight ?? 0;
+  }
+
+  publicUrl(app: string): string {
+    return buildPublicUrl(app, {
+      baseDomain: this.opts.baseDomain,
+      port: this.boundPort ?? this.opts.port,
+      template: this.opts.publicUrlTemplate,
+    });
+  }
+
+  private pool(key: string): Pool {
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = { backends: [], next: 0, site: null };
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Takes a backend out of rotation; it is forgotten once its last request finishes. */
+  private retire(state: BackendState): void {
+    state.removed = true;
+    const pool = this.pools.get(state.key);
+    if (pool) {
+      const index = pool.backends.indexOf(state);
+      if (index !== -1) pool.backends.splice(index, 1);
+    }
+    if (state.inFlight === 0) this.forget(state);
+  }
+
+  private forget(state: BackendState): void {
+    state.agent.destroy();
+    if (this.backends.get(state.backend.id) === state) this.backends.delete(state.backend.id);
+    for (const notify of state.onIdle.splice(0)) notify();
+  }
+
+  private release(state: BackendState): void {
+    state.inFlight--;
+    if (state.inFlight === 0 && state.removed) this.forget(state);
+  }
+
+  private totalInFlight(): number {
+    let total = 0;
+    for (const state of this.backends.values()) total += state.inFlight;
+    return total;
+  }
+
+  /** Round robin over the pool, skipping backends this request already tried. */
+  private pick(pool: Pool, tried: Set<BackendState>): BackendState | undefined {
+    const list = pool.backends;
+    for (let i = 0; i < list.length; i++) {
+      const index = (pool.next + i) % list.length;
+      const candidate = list[index]!;
+      if (tried.has(candidate)) continue;
+      pool.next = (index + 1) % list.length;
+      return candidate;
+    }
+    return undefined;
+  }
+
+  /** Where a request goes, or the page to answer it with. */
+  private resolve(req: IncomingMessage): Destination | { page: RouterPage; app: string } {
+    const host = normalizeHost(req.headers.host);
+    const appName = this.hosts.get(host);
+    const state = appName === undefined ? undefined : this.apps.get(appName);
+    if (!state) return { page: pages.unknownHost(host), app: "" };
+    const [path, query] = splitUrl(req.url ?? "/");
+    const route = matchRoute(state.routes, host, path);
+    if (!route) return { page: pages.noRoute(state.app.name, path), app: state.app.name };
+    return {
+      app: state.app.name,
+      component: route.component,
+      pool: this.pools.get(poolKey(state.app.name, route.component)),
+      url: rewritePath(route, path) + query,
+      path,
+      query,
+    };
+  }
+
+  private handleRequest(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    const dest = this.resolve(req);
+    const component = "component" in dest ? dest.component : "";
+    res.once("close", () => this.metrics.observe(dest.app, component, res.statusCode, (performance.now() - started) / 1000));
+    if ("page" in dest) {
+      sendPage(res, dest.page);
+      return;
+    }
+    const site = dest.pool?.site;
+    if (site) {
+      const path = splitUrl(dest.url)[0];
+      serveStaticSite(req, res, site, path, dest.path, dest.query).catch((err: unknown) => {
+        this.log.error({ err, app: dest.app, component }, "static site failed");
+        if (!res.headersSent) sendPage(res, pages.staticNotFound(dest.path));
+        else res.destroy();
+      });
+      return;
+    }
+    this.setForwardedHeaders(req);
+    req.url = dest.url;
+    this.forward(req, res, dest, new Set());
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse, dest: Destination, tried: Set<BackendState>): void {
+    const state = dest.pool && this.pick(dest.pool, tried);
+    if (!state) {
+      sendPage(res, tried.size > 0 ? pages.unreachable(dest.app, dest.component) : pages.noInstance(dest.app, dest.component));
+      return;
+    }
+    tried.add(state);
+    state.inFlight++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.release(state);
+    };
+    res.once("close", release);
+    this.proxy.web(req, res, { target: state.target, agent: state.agent }, (err: NodeJS.ErrnoException) => {
+      if (released) return;
+      res.off("close", release);
+      release();
+      if (res.destroyed || req.socket.destroyed) return;
+      // Safe to send again only when the backend never accepted the connection and no body was consumed.
+      if (err.code === "ECONNREFUSED" && !res.headersSent && !req.readableDidRead) {
+        this.metrics.retried(dest.app, dest.component);
+        this.log.debug({ app: dest.app, component: dest.component, backend: state.backend.id }, "connection refused; trying another instance");
+        this.forward(req, res, dest, tried);
+        return;
+      }
+      this.log.warn({ err, app: dest.app, component: dest.component, backend: state.backend.id }, "proxying failed");
+      if (res.headersSent) res.destroy();
+      else sendPage(res, pages.badGateway(dest.app, dest.component));
+    });
+  }
+
+  private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const dest = this.resolve(req);
+    if ("page" in dest) {
+      sendPageOnSocket(socket, dest.page);
+      return;
+    }
+    if (dest.pool?.site) {
+      sendPageOnSocket(socket, pages.notWebSocket(dest.app, dest.component));
+      return;
+    }
+    const state = dest.pool && this.pick(dest.pool, new Set());
+    if (!state) {
+      sendPageOnSocket(socket, pages.noInstance(dest.app, dest.component));
+      return;
+    }
+    this.setForwardedHeaders(req);
+    req.url = dest.url;
+    state.inFlight++;
+    state.sockets.add(socket);
+    socket.once("close", () => {
+      state.sockets.delete(socket);
+      this.release(state);
+    });
+    this.proxy.ws(req, socket, head, { target: state.target }, (err: Error) => {
+      this.log.warn({ err, app: dest.app, component: dest.component, backend: state.backend.id }, "WebSocket proxying failed");
+    });
+  }
+
+  private setForwardedHeaders(req: IncomingMessage): void {
+    const headers = req.headers;
+    const client = stripMappedIpv4(req.socket.remoteAddress ?? "");
+    const prior = headers["x-forwarded-for"];
+    headers["x-forwarded-for"] = prior ? `${prior}, ${client}` : client;
+    const trust = this.trustForwarded;
+    if (!trust || !headers["x-forwarded-proto"]) headers["x-forwarded-proto"] = "encrypted" in req.socket ? "https" : "http";
+    if (!trust || !headers["x-forwarded-host"]) headers["x-forwarded-host"] = headers.host ?? "";
+    if (!trust || !headers["x-forwarded-port"]) headers["x-forwarded-port"] = String((req.socket as Socket).localPort ?? "");
+  }
+}
+
+function poolKey(app: string, component: string): string {
+  return `${app}/${component}`;
+}
+
+function stripMappedIpv4(address: string): string {
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
+}
