@@ -7,6 +7,7 @@ import { pino, type Logger } from "pino";
 import { Probot } from "probot";
 import { afterEach, beforeEach, expect } from "vitest";
 import { createBerthOctokit } from "../../src/github/octokit.js";
+import type { DeploymentRecord } from "../../src/pipeline/types.js";
 
 export const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .privateKey.export({ type: "pkcs8", format: "pem" })
@@ -66,4 +67,35 @@ export function example<T = Record<string, unknown>>(
   const found = index.find((e) => e.name === event)?.examples.find(pick);
   if (!found) throw new Error(`no ${event} example matches`);
   return structuredClone(found) as T;
+}
+
+/** An in-memory KeyValueState. */
+export function memoryState(): { get(key: string): Promise<unknown>; set(key: string, value: unknown): Promise<void>; data: Map<string, unknown> } {
+  const data = new Map<string, unknown>();
+  return {
+    data,
+    get: async (key) => (data.has(key) ? structuredClone(data.get(key)) : null),
+    set: async (key, value) => {
+      if (value === null || value === undefined) data.delete(key);
+      else data.set(key, structuredClone(value));
+    },
+  };
+}
+
+export const SHA = "0123456789abcdef0123456789abcdef01234567";
+
+export function deployment(overrides: Partial<DeploymentRecord> = {}): DeploymentRecord {
+  return {
+    id: "dep-1",
+    appId: "app-1",
+    app: { installationId: 42, repository: "octo/shop", environment: "production" },
+    sha: SHA,
+    branch: "main",
+    cause: { type: "push", sha: SHA, ref: "refs/heads/main" },
+    phase: "PENDING_BUILD",
+    createdAt: new Date("2026-01-01T10:00:00Z"),
+    updatedAt: new Date("2026-01-01T10:00:00Z"),
+    steps: [],
+    ...overrides,
+  };
 }
