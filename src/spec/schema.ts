@@ -33,9 +33,7 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const name = (what: string) =>
   z
     .string()
-    .min(2, `${what} must be 2 to 32 characters`)
-    .max(32, `${what} must be 2 to 32 characters`)
-    .regex(NAME_PATTERN, `${what} must be lowercase letters, digits and hyphens, start with a letter and not end with a hyphen`);
+    .regex(NAME_PATTERN, `${what} must be 2 to 32 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen`);
 const maxLen = (n: number) => z.string().max(n);
 const always = { when: () => true };
 
