@@ -113,6 +113,11 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
       req.log(`no dockerfile_path: generated a ${facts.language} build`);
     }
 
+    if (req.kind === "static_site") {
+      labels[LABEL.siteIndex] = req.indexDocument ?? "index.html";
+      if (req.errorDocument) labels[LABEL.siteError] = req.errorDocument;
+      if (req.catchallDocument) labels[LABEL.siteCatchall] = req.catchallDocument;
+    }
     const tag = imageTag(req.appId, req.component, req.deploymentId);
     const timeout = AbortSignal.timeout(opts.timeoutMs);
     const signal = AbortSignal.any([req.signal, timeout]);

@@ -12,6 +12,9 @@ export const LABEL = {
   port: "berth.port",
   rollout: "berth.rollout",
   siteOutput: "berth.site.output",
+  siteIndex: "berth.site.index",
+  siteError: "berth.site.error",
+  siteCatchall: "berth.site.catchall",
 } as const;
 
 export type ContainerRole = "instance" | "job" | "extract" | "database";
