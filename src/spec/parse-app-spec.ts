@@ -68,9 +68,6 @@ function validateTree(tree: YamlTree, options: ParseAppSpecOptions): SpecResult 
     return failed(raw.map(locate));
   }
   if (options.template) {
-    for (const key of Object.keys(data)) {
-      if (key !== "spec") raw.push({ severity: "error", message: `unknown key "${key}"; a deploy template holds only spec:`, path: [key], at: tree.index.get(key)?.key });
-    }
     if (!isObject(data.spec)) {
       raw.push({
         severity: "error",
@@ -81,6 +78,9 @@ function validateTree(tree: YamlTree, options: ParseAppSpecOptions): SpecResult 
         path: data.spec === undefined ? [] : ["spec"],
       });
       return failed(raw.map(locate));
+    }
+    for (const key of Object.keys(data)) {
+      if (key !== "spec") raw.push({ severity: "error", message: `unknown key "${key}"; a deploy template holds only spec:`, path: [key], keyed: true });
     }
     data = data.spec;
   } else if (isObject(data.spec) && data.name === undefined) {
@@ -100,7 +100,10 @@ function validateTree(tree: YamlTree, options: ParseAppSpecOptions): SpecResult 
   for (let round = 0; round < 3 && !result.success; round++) {
     let changed = false;
     for (const issue of result.error.issues) {
-      if (issue.code !== "invalid_type" || issue.expected !== "string") continue;
+      const wantsText =
+        (issue.code === "invalid_type" && issue.expected === "string") ||
+        (issue.code === "invalid_value" && issue.values.every((v) => typeof v === "string"));
+      if (!wantsText) continue;
       const path = issue.path as Segment[];
       const entry = tree.index.get(pathKey([...base, ...path]));
       const current = get(root, path);
@@ -110,7 +113,7 @@ function validateTree(tree: YamlTree, options: ParseAppSpecOptions): SpecResult 
       changed = true;
       coercions.push({
         severity: "warning",
-        message: `expected a string, found ${typeof current} ${spelled}; read as "${spelled}" — quote it to be sure`,
+        message: `expected a string, found ${typeof current} ${spelled}; read as "${spelled}", quote it to be sure`,
         path: [...base, ...path],
       });
     }

@@ -72,11 +72,12 @@ function checkAlerts(alerts: unknown, ctx: Ctx, level: "app" | "component" | "fu
       fail(ctx, path, `${rule} is an app-level alert; put it under the top-level alerts`);
     }
     if (isComponent || isFunction) {
-      if (alert.operator === undefined || alert.operator === "UNSPECIFIED_OPERATOR")
-        fail(ctx, ["alerts", i], `alert ${rule} needs an operator (GREATER_THAN or LESS_THAN)`);
-      if (alert.value === undefined) fail(ctx, ["alerts", i], `alert ${rule} needs a value`);
-      if (alert.window === undefined || alert.window === "UNSPECIFIED_WINDOW")
-        fail(ctx, ["alerts", i], `alert ${rule} needs a window (FIVE_MINUTES, TEN_MINUTES, THIRTY_MINUTES or ONE_HOUR)`);
+      const missing = [
+        alert.operator === undefined || alert.operator === "UNSPECIFIED_OPERATOR" ? "operator (GREATER_THAN or LESS_THAN)" : "",
+        alert.value === undefined ? "value" : "",
+        alert.window === undefined || alert.window === "UNSPECIFIED_WINDOW" ? "window (FIVE_MINUTES, TEN_MINUTES, THIRTY_MINUTES or ONE_HOUR)" : "",
+      ].filter(Boolean);
+      if (missing.length > 0) fail(ctx, ["alerts", i], `alert ${rule} needs ${missing.join(", ")}`);
     }
   });
 }
@@ -204,11 +205,13 @@ export function checkFunction(f: Loose, ctx: Ctx): void {
   checkAlerts(f.alerts, ctx, "function");
 }
 
+const KNOWN_ENGINES = ["UNSET", "MYSQL", "PG", "REDIS", "MONGODB", "KAFKA", "OPENSEARCH", "VALKEY"];
+
 export function checkDatabase(db: Loose, ctx: Ctx): void {
   if (db.production === true && !db.cluster_name) {
     fail(ctx, ["production"], "a production database needs cluster_name (an existing managed database cluster)");
   }
-  const engine = db.engine;
+  const engine = typeof db.engine === "string" && KNOWN_ENGINES.includes(db.engine) ? db.engine : undefined;
   if (db.production !== true && !db.cluster_name && typeof engine === "string" && engine !== "PG" && engine !== "UNSET") {
     fail(ctx, ["engine"], `dev databases are PostgreSQL only (engine: PG); for ${engine} set production: true and cluster_name`);
   }
@@ -361,6 +364,8 @@ export function nearest(word: string, candidates: readonly string[]): string | u
       bestDistance = d;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  return best !== undefined && bestDistance < word.length && bestDistance <= Math.max(1, Math.floor(word.length / 3))
+    ? best
+    : undefined;
 }
 

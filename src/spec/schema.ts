@@ -35,7 +35,12 @@ const name = (what: string) =>
     .string()
     .regex(NAME_PATTERN, `${what} must be 2 to 32 lowercase letters, digits or hyphens, starting with a letter and not ending with a hyphen`);
 const maxLen = (n: number) => z.string().max(n);
-const always = { when: () => true };
+// Cross-field rules run even when a sibling field failed (so every problem is reported at once), but only
+// on a mapping: on anything else the type error says it all.
+const always = {
+  when: (payload: { value: unknown }) =>
+    typeof payload.value === "object" && payload.value !== null && !Array.isArray(payload.value),
+};
 
 // ---- shared pieces ----
 
@@ -269,7 +274,9 @@ export const jobSchema = z
 
 export const staticSiteSchema = z
   .strictObject({
-    ...componentCommon,
+    name: componentCommon.name,
+    envs: componentCommon.envs,
+    log_destinations: componentCommon.log_destinations,
     ...gitSources,
     ...buildFields,
     output_dir: str().optional(),

@@ -2,7 +2,7 @@
 // the file. We walk the document ourselves instead of calling toJS() so duplicate keys, odd keys and alias
 // bombs become problems at the right line rather than exceptions or silent overwrites.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
-import type { Node, ParsedNode, Range } from "yaml";
+import type { Node, ParsedNode, Range, Scalar } from "yaml";
 
 export type Segment = string | number;
 
@@ -31,7 +31,7 @@ export interface YamlTree {
   index: Map<string, Located>;
   lineCounter: LineCounter;
   problems: RawProblem[];
-  /** True when the text is not well-formed YAML; `problems` then holds only those errors. */
+  /** True when the text is not well-formed YAML (or expands too far); `problems` then holds only those errors. */
   syntaxErrors: boolean;
 }
 
@@ -76,7 +76,7 @@ export function readYamlTree(text: string): YamlTree {
     if (tooBig) return null;
     if (++nodes > MAX_NODES) {
       tooBig = true;
-      problems.push({ severity: "error", message: `the document expands to more than ${MAX_NODES} values (aliases repeated too often)`, path });
+      problems.push({ severity: "error", message: `the document expands to more than ${MAX_NODES} values (aliases repeated too often)`, path: path.slice(0, 1) });
       return null;
     }
     if (node === null || node === undefined) {
@@ -115,12 +115,12 @@ export function readYamlTree(text: string): YamlTree {
       return data;
     }
     if (isMap(node)) {
-      index.set(pathKey(path), { key: keyRange, value: offsets(node.range), collection: true });
+      const self: Located = { key: keyRange, value: offsets(node.range), collection: true };
       const out: Record<string, unknown> = {};
       const firstSeen = new Map<string, number>();
       // Merge keys first so keys written in the map itself override merged ones, as YAML 1.1 says.
       for (const pair of node.items) {
-        if (!isScalar(pair.key) || pair.key.value !== MERGE) continue;
+        if (!isMergeKey(pair.key)) continue;
         const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
         for (const source of sources) {
           const merged = convert(source, path);
@@ -131,9 +131,11 @@ export function readYamlTree(text: string): YamlTree {
           for (const [k, v] of Object.entries(merged)) if (!Object.hasOwn(out, k)) setKey(out, k, v);
         }
       }
+      // Converting a merged mapping indexed it at this path; this mapping is what is written here.
+      index.set(pathKey(path), self);
       for (const pair of node.items) {
         const keyNode = pair.key as ParsedNode | null;
-        if (isScalar(keyNode) && keyNode.value === MERGE) continue;
+        if (isMergeKey(keyNode)) continue;
         const keyAt = offsets(keyNode?.range);
         if (!isScalar(keyNode) || typeof keyNode.value === "object") {
           problems.push({ severity: "error", message: "keys must be plain words, not lists, mappings or null", path, at: keyAt });
@@ -179,17 +181,14 @@ export function readYamlTree(text: string): YamlTree {
 
   const present = doc.contents !== null && doc.contents !== undefined && !(isScalar(doc.contents) && doc.contents.value === null);
   const data = convert(doc.contents, []);
+  // An alias bomb is reported alone: what was converted before the limit is not the document.
+  if (tooBig) return { data: undefined, present, index, lineCounter, problems: problems.filter((p) => p.severity === "error"), syntaxErrors: true };
   return { data, present, index, lineCounter, problems, syntaxErrors: false };
 }
 
-const MERGE = findMergeSymbol();
-
-/** The yaml package marks merge keys with a private symbol; read it from a parsed `<<` rather than assume its name. */
-function findMergeSymbol(): symbol | string {
-  const doc = parseDocument("<<: {}", { version: "1.1" });
-  const contents = doc.contents;
-  if (isMap(contents) && isScalar(contents.items[0]?.key)) return contents.items[0].key.value as symbol;
-  return "<<";
+/** yaml marks a `<<` merge key (YAML 1.1) with a symbol value. */
+function isMergeKey(key: unknown): key is Scalar {
+  return isScalar(key) && typeof key.value === "symbol";
 }
 
 function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
