@@ -40,10 +40,11 @@ export function annotationFor(file: string, problem: SpecProblem): Annotation {
   };
   const title = pathText(problem.path);
   if (title) annotation.title = title;
-  // GitHub accepts columns only on single-line annotations.
+  // GitHub accepts columns only on single-line annotations, and its end column is inclusive where the
+  // spec engine's is exclusive (LSP style).
   if (start === end && problem.column !== undefined) {
     annotation.start_column = Math.max(1, problem.column);
-    annotation.end_column = Math.max(annotation.start_column, problem.endColumn ?? problem.column);
+    annotation.end_column = Math.max(annotation.start_column, (problem.endColumn ?? problem.column + 1) - 1);
   }
   return annotation;
 }

@@ -13,11 +13,20 @@ export interface KeyValueState {
   set(key: string, value: unknown): Promise<void>;
 }
 
-/** An app the pipeline manages, with what catch-up compares. */
+/** An app Berth manages (src/store's AppRecord), with what catch-up compares. */
 export interface ManagedApp {
-  app: AppKey;
+  id: string;
+  key: AppKey;
   branch: string;
-  lastDeployedSha?: string | null;
+  /** Sha of the active deployment. */
+  activeSha?: string;
+  removedAt?: Date;
+}
+
+export interface AppsPort {
+  list(options?: { installationId?: number }): Promise<ManagedApp[]>;
+  /** Stop managing an app; what runs keeps running. */
+  remove(id: string, reason: string): Promise<void>;
 }
 
 export interface PipelinePort {
@@ -25,7 +34,6 @@ export interface PipelinePort {
   on(listener: (event: PipelineEvent) => void): () => void;
   getDeployment(id: string): Promise<DeploymentRecord | null | undefined>;
   listDeployments(app: AppKey): Promise<DeploymentRecord[]>;
-  apps(): Promise<ManagedApp[]>;
 }
 
 /** A spec problem with its position in the file (src/spec's Problem). */

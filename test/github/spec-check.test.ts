@@ -25,7 +25,7 @@ describe("annotationFor", () => {
       start_line: 7,
       end_line: 7,
       start_column: 21,
-      end_column: 23,
+      end_column: 22,
       annotation_level: "failure",
       title: "services.0.instance_count",
       message: "instance_count must be at least 1",

@@ -1,0 +1,401 @@
+// The asynchronous half of every webhook: after the delivery was acknowledged, decide whether it concerns an
+// app (which takes GitHub calls: the spec at the commit, permissions, the PR head) and hand the pipeline an
+// intent. Nothing here runs inside the webhook request.
+import type { Logger } from "pino";
+import type { AppKey, DeploymentRecord, Intent } from "../pipeline/types.js";
+import type { InstallationAuth, GitHub } from "../github/octokit.js";
+import type { Redact } from "../github/redact.js";
+import { isNotFound, readSpecAt, splitRepository } from "../github/source.js";
+import { reportSpecCheck, SPEC_CHECK_EXTERNAL_ID } from "../github/spec-check.js";
+import type { InstallationWriteQueue } from "../github/write-queue.js";
+import type { BerthEvent, Command } from "./events.js";
+import type { AppsPort, KeyValueState, PipelinePort, SpecParser } from "./ports.js";
+import { buildsFrom, componentsOn, deployBranch } from "./spec-view.js";
+
+export interface PreviewNotices {
+  notice(target: { installationId: number; repository: string; number: number }, text: string): void;
+}
+
+export interface ActOptions {
+  auth: InstallationAuth;
+  pipeline: PipelinePort;
+  apps: AppsPort;
+  state: KeyValueState;
+  writes: InstallationWriteQueue;
+  parseSpec: SpecParser;
+  redact: Redact;
+  previews: PreviewNotices;
+  log: Logger;
+  /** The GitHub App's own id, to tell its check suites from other apps'. */
+  appId: number;
+}
+
+export const approvalKey = (installationId: number, repository: string, number: number) =>
+  `github:approval:${installationId}/${repository}#${number}`;
+export const gateKey = (installationId: number, repository: string, sha: string) =>
+  `github:gate:${installationId}/${repository}@${sha}`;
+
+const production = (installationId: number, repository: string): AppKey => ({
+  installationId,
+  repository,
+  environment: "production",
+});
+const preview = (installationId: number, repository: string, number: number): AppKey => ({
+  installationId,
+  repository,
+  environment: `pr-${number}`,
+});
+const sameKey = (a: AppKey, b: AppKey) =>
+  a.installationId === b.installationId &&
+  a.repository.toLowerCase() === b.repository.toLowerCase() &&
+  a.environment === b.environment;
+
+const WRITE_PERMISSIONS = new Set(["admin", "maintain", "write"]);
+
+export type Act = (event: BerthEvent, deliveryId: string) => Promise<void>;
+
+export function createAct(o: ActOptions): Act {
+  /** Submit with an id derived from the delivery, so a replayed inbox entry is not deployed twice. */
+  async function submit(intent: Intent, deliveryId: string, suffix: string, log: Logger): Promise<string | undefined> {
+    const result = await o.pipeline.submit(intent, { deliveryId: `${deliveryId}:${suffix}` });
+    if (!result.accepted) {
+      log.debug({ intent: intent.kind }, "pipeline already had this intent");
+      return undefined;
+    }
+    log.info({ intent: intent.kind, deploymentId: result.deploymentId, app: intent.app }, "intent submitted");
+    return result.deploymentId ?? "";
+  }
+
+  async function readSpec(github: GitHub, repository: string, ref: string) {
+    const fetched = await readSpecAt(github, repository, ref);
+    if (!fetched) return null;
+    const parsed = o.parseSpec(fetched.text, { template: fetched.path.endsWith("deploy.template.yaml") });
+    return { fetched, ...parsed };
+  }
+
+  async function onPush(e: Extract<BerthEvent, { type: "push" }>, deliveryId: string, log: Logger): Promise<void> {
+    const github = await o.auth(e.installationId);
+    const read = await readSpec(github, e.repository, e.sha);
+    if (!read) return log.debug("no spec at this commit; ignored");
+    const app = production(e.installationId, e.repository);
+    let relevant: boolean;
+    if (read.spec) {
+      relevant = componentsOn(read.spec, e.repository, e.branch, { onPush: true }).length > 0;
+    } else {
+      // The spec is broken, so it cannot say which branch deploys; the branch the app deployed from can.
+      const known = (await o.apps.list({ installationId: e.installationId })).find((a) => sameKey(a.key, app));
+      relevant = known?.branch === e.branch;
+    }
+    if (!relevant) return log.debug({ branch: e.branch }, "no component deploys this branch on push; ignored");
+    if (read.problems.length > 0) {
+      await reportSpecCheck({ ...common(e), github, sha: e.sha, spec: read.fetched, problems: read.problems });
+    }
+    const specChanged = e.changedPaths === null || e.changedPaths.includes(read.fetched.path);
+    const intent: Intent = {
+      kind: "deploy",
+      app,
+      branch: e.branch,
+      sha: e.sha,
+      cause: { type: "push", sha: e.sha, ref: `refs/heads/${e.branch}`, pusher: e.pusher, message: e.message },
+      ...(specChanged ? {} : { changedPaths: e.changedPaths ?? [] }),
+    };
+    if (await waitsForChecks(github, e.repository, e.sha)) {
+      await o.state.set(gateKey(e.installationId, e.repository, e.sha), { intent, deliveryId, suites: {} });
+      return log.info({ sha: e.sha }, "deploy waits for the commit's other check suites");
+    }
+    await submit(intent, deliveryId, "deploy", log);
+  }
+
+  /** The per-app setting `wait_for_checks: true` in `.github/berth.yml` at the commit. */
+  async function waitsForChecks(github: GitHub, repository: string, sha: string): Promise<boolean> {
+    const { owner, repo } = splitRepository(repository);
+    try {
+      const { data } = await github.rest.repos.getContent({ owner, repo, path: ".github/berth.yml", ref: sha });
+      if (Array.isArray(data) || !("content" in data)) return false;
+      const text = Buffer.from(data.content, "base64").toString("utf8");
+      return /^\s*wait_for_checks:\s*true\s*$/m.test(text);
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  function common(e: { installationId: number; repository: string }) {
+    return { writes: o.writes, redact: o.redact, installationId: e.installationId, repository: e.repository };
+  }
+
+  async function onPullRequest(
+    e: Extract<BerthEvent, { type: "pull_request" }>,
+    deliveryId: string,
+    log: Logger,
+  ): Promise<void> {
+    const app = preview(e.installationId, e.repository, e.number);
+    if (e.action === "closed") {
+      await submit({ kind: "teardown", app, reason: `pull request #${e.number} closed` }, deliveryId, "teardown", log);
+      return;
+    }
+    const github = await o.auth(e.installationId);
+    const read = await readSpec(github, e.repository, e.sha);
+    if (!read) return log.debug("no spec at the pull request's head; ignored");
+    await reportSpecCheck({ ...common(e), github, sha: e.sha, spec: read.fetched, problems: read.problems });
+    if (!read.spec) return log.info("spec invalid; no preview");
+    if (!buildsFrom(read.spec, e.repository)) return log.debug("no component builds from this repository; no preview");
+    if (e.fork) {
+      const approval = (await o.state.get(approvalKey(e.installationId, e.repository, e.number))) as { sha?: string } | null;
+      if (approval?.sha !== e.sha) {
+        o.previews.notice(
+          e,
+          `This pull request comes from a fork (\`${e.headRepository}\`), so Berth only checked its spec. ` +
+            `A maintainer can build a preview of \`${e.sha.slice(0, 7)}\` by commenting \`/berth preview\`; ` +
+            `every new push needs that again.`,
+        );
+        return log.info({ sha: e.sha }, "fork pull request waits for a maintainer's /berth preview");
+      }
+    }
+    await submitPreview(e, deliveryId, log);
+  }
+
+  async function submitPreview(
+    pr: { installationId: number; repository: string; number: number; sha: string; headRef: string; headRepository: string; fork: boolean },
+    deliveryId: string,
+    log: Logger,
+  ): Promise<string | undefined> {
+    return submit(
+      {
+        kind: "deploy",
+        app: preview(pr.installationId, pr.repository, pr.number),
+        branch: pr.headRef,
+        sha: pr.sha,
+        cause: { type: "pull_request", number: pr.number, sha: pr.sha, headRepository: pr.headRepository, fork: pr.fork },
+      },
+      deliveryId,
+      "preview",
+      log,
+    );
+  }
+
+  async function onInstallation(
+    e: Extract<BerthEvent, { type: "installation" }>,
+    deliveryId: string,
+    log: Logger,
+  ): Promise<void> {
+    if (e.action === "removed") {
+      const removed = new Set(e.repositories.map((r) => r.toLowerCase()));
+      const apps = await o.apps.list({ installationId: e.installationId });
+      for (const app of apps) {
+        // An uninstall lists its repositories only sometimes; it ends the management of all of them.
+        if (removed.size > 0 && !removed.has(app.key.repository.toLowerCase())) continue;
+        await o.apps.remove(app.id, "the GitHub App no longer has access to the repository");
+        log.info({ app: app.key }, "no longer managed (still running)");
+      }
+      return;
+    }
+    const github = await o.auth(e.installationId);
+    for (const repository of e.repositories) {
+      const { owner, repo } = splitRepository(repository);
+      const { data } = await github.rest.repos.get({ owner, repo });
+      const read = await readSpec(github, repository, data.default_branch);
+      if (!read) {
+        log.debug({ repository }, "no spec on the default branch; not managed");
+        continue;
+      }
+      const branch = (read.spec && deployBranch(read.spec, repository)) ?? data.default_branch;
+      const head = await github.rest.repos.getBranch({ owner, repo, branch });
+      await submit(
+        {
+          kind: "deploy",
+          app: production(e.installationId, repository),
+          branch,
+          sha: head.data.commit.sha,
+          cause: { type: "manual", by: e.by },
+        },
+        deliveryId,
+        `install:${repository}`,
+        log,
+      );
+    }
+  }
+
+  async function onCheckRun(e: Extract<BerthEvent, { type: "check_run" }>, deliveryId: string, log: Logger): Promise<void> {
+    if (e.externalId === SPEC_CHECK_EXTERNAL_ID) {
+      const github = await o.auth(e.installationId);
+      const read = await readSpec(github, e.repository, e.sha);
+      if (read) await reportSpecCheck({ ...common(e), github, sha: e.sha, spec: read.fetched, problems: read.problems });
+      return;
+    }
+    const deployment = await o.pipeline.getDeployment(e.externalId);
+    if (!deployment) return log.warn({ deploymentId: e.externalId }, "check run names a deployment Berth does not know");
+    const action = e.action === "rerequested" ? "redeploy" : e.identifier;
+    const by = e.by;
+    const intent: Intent | null =
+      action === "redeploy"
+        ? { kind: "deploy", app: deployment.app, branch: deployment.branch, sha: deployment.sha, cause: { type: "manual", by } }
+        : action === "rebuild"
+          ? {
+              kind: "deploy",
+              app: deployment.app,
+              branch: deployment.branch,
+              sha: deployment.sha,
+              cause: { type: "force_rebuild", by },
+              forceBuild: true,
+            }
+          : action === "rollback"
+            ? { kind: "rollback", app: deployment.app, toDeploymentId: deployment.id, by }
+            : null;
+    if (!intent) return log.warn({ identifier: e.identifier }, "unknown check run action");
+    await submit(intent, deliveryId, action ?? "check_run", log);
+  }
+
+  async function onCheckSuite(e: Extract<BerthEvent, { type: "check_suite" }>, deliveryId: string, log: Logger): Promise<void> {
+    const key = gateKey(e.installationId, e.repository, e.sha);
+    const gate = (await o.state.get(key)) as { intent: Intent; deliveryId: string } | null | undefined;
+    if (!gate) return log.debug("no deploy waits for this commit's checks");
+    const github = await o.auth(e.installationId);
+    const { owner, repo } = splitRepository(e.repository);
+    const suites = await github.paginate(github.rest.checks.listSuitesForRef, { owner, repo, ref: e.sha, per_page: 100 });
+    // GitHub opens a suite for every app with checks access; one that never got a run says nothing.
+    const others = suites.filter((s) => s.app?.id !== o.appId && (s.latest_check_runs_count ?? 0) > 0);
+    const failed = others.find((s) => s.status === "completed" && s.conclusion && !["success", "neutral", "skipped"].includes(s.conclusion));
+    if (failed) {
+      await o.state.set(key, null);
+      const name = failed.app?.name ?? e.appName;
+      log.info({ suite: name, conclusion: failed.conclusion }, "a check suite failed; deploy canceled");
+      const id = await submit(gate.intent, gate.deliveryId, "deploy", log);
+      if (id) {
+        await submit(
+          { kind: "cancel", app: gate.intent.app, deploymentId: id, reason: `check suite "${name}" concluded ${failed.conclusion}` },
+          gate.deliveryId,
+          "cancel",
+          log,
+        );
+      }
+      return;
+    }
+    if (others.some((s) => s.status !== "completed")) return log.debug("other check suites still running");
+    await o.state.set(key, null);
+    await submit(gate.intent, gate.deliveryId, "deploy", log);
+  }
+
+  async function onCommand(e: Extract<BerthEvent, { type: "command" }>, deliveryId: string, log: Logger): Promise<void> {
+    const github = await o.auth(e.installationId);
+    const { owner, repo } = splitRepository(e.repository);
+    const react = (content: "+1" | "-1" | "eyes" | "rocket" | "confused") =>
+      o.writes.run(e.installationId, () =>
+        e.on.kind === "pull_request"
+          ? github.rest.reactions.createForIssueComment({ owner, repo, comment_id: e.commentId, content })
+          : github.rest.reactions.createForCommitComment({ owner, repo, comment_id: e.commentId, content }),
+      );
+    const reply = async (text: string) => {
+      if (e.on.kind !== "pull_request") return; // Commit comments would need contents: write; the reaction answers.
+      const number = e.on.number;
+      await o.writes.run(e.installationId, () =>
+        github.rest.issues.createComment({ owner, repo, issue_number: number, body: o.redact(`@${e.by} ${text}`) }),
+      );
+    };
+
+    const { data: level } = await github.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: e.by });
+    if (!WRITE_PERMISSIONS.has(level.permission) && !WRITE_PERMISSIONS.has(level.role_name ?? "")) {
+      await react("-1");
+      await reply(`only people with write access to ${e.repository} can run \`/berth ${e.command.name}\`.`);
+      return log.info({ user: e.by, permission: level.permission }, "command refused");
+    }
+    await react("eyes");
+    let answer: string;
+    try {
+      answer = e.on.kind === "pull_request" ? await prCommand(github, e, e.on.number, deliveryId, log) : await commitCommand(e, e.on.sha, deliveryId, log);
+    } catch (err) {
+      await react("confused");
+      await reply(`\`/berth ${e.command.name}\` failed: ${(err as Error).message}`);
+      throw err;
+    }
+    await react("rocket");
+    await reply(answer);
+  }
+
+  async function prCommand(
+    github: GitHub,
+    e: Extract<BerthEvent, { type: "command" }>,
+    number: number,
+    deliveryId: string,
+    log: Logger,
+  ): Promise<string> {
+    const { owner, repo } = splitRepository(e.repository);
+    const { data: pr } = await github.rest.pulls.get({ owner, repo, pull_number: number });
+    const app = preview(e.installationId, e.repository, number);
+    const headRepository = pr.head.repo?.full_name ?? "(deleted fork)";
+    const fork = headRepository.toLowerCase() !== e.repository.toLowerCase();
+    const name = e.command.name;
+    if (pr.state !== "open" && (name === "deploy" || name === "preview")) return `#${number} is closed; there is nothing to preview.`;
+    if (name === "deploy" || name === "preview") {
+      if (fork) await o.state.set(approvalKey(e.installationId, e.repository, number), { sha: pr.head.sha, by: e.by });
+      const id = await submitPreview(
+        { installationId: e.installationId, repository: e.repository, number, sha: pr.head.sha, headRef: pr.head.ref, headRepository, fork },
+        deliveryId,
+        log,
+      );
+      return `building a preview of \`${pr.head.sha.slice(0, 7)}\`${id ? ` (deployment \`${id}\`)` : ""}.`;
+    }
+    return appCommand(app, e.command, e.by, deliveryId, log);
+  }
+
+  async function commitCommand(
+    e: Extract<BerthEvent, { type: "command" }>,
+    sha: string,
+    deliveryId: string,
+    log: Logger,
+  ): Promise<string> {
+    const app = production(e.installationId, e.repository);
+    if (e.command.name === "preview") return "previews are built for pull requests; comment there.";
+    if (e.command.name === "deploy") {
+      const known = (await o.apps.list({ installationId: e.installationId })).find((a) => sameKey(a.key, app));
+      if (!known) return `Berth does not manage ${e.repository} yet; push to its deploy branch first.`;
+      const id = await submit({ kind: "deploy", app, branch: known.branch, sha, cause: { type: "manual", by: e.by } }, deliveryId, "deploy", log);
+      return `deploying \`${sha.slice(0, 7)}\`${id ? ` (deployment \`${id}\`)` : ""}.`;
+    }
+    return appCommand(app, e.command, e.by, deliveryId, log);
+  }
+
+  async function appCommand(app: AppKey, command: Command, by: string, deliveryId: string, log: Logger): Promise<string> {
+    if (command.name === "restart") {
+      const components = command.args.length ? command.args : undefined;
+      await submit({ kind: "restart", app, components, by }, deliveryId, "restart", log);
+      return `restarting ${components ? components.map((c) => `\`${c}\``).join(", ") : "every service and worker"} of ${app.environment}.`;
+    }
+    // rollback: to the newest deployment that served before the one serving now.
+    const deployments = await o.pipeline.listDeployments(app);
+    const target = previousServing(deployments);
+    if (!target) return `there is no earlier deployment of ${app.environment} to roll back to.`;
+    await submit({ kind: "rollback", app, toDeploymentId: target.id, by }, deliveryId, "rollback", log);
+    return `rolling ${app.environment} back to \`${target.sha.slice(0, 7)}\` (deployment \`${target.id}\`).`;
+  }
+
+  return async (event, deliveryId) => {
+    const log = o.log.child({ deliveryId, event: event.type, ...("repository" in event ? { repository: event.repository } : {}) });
+    switch (event.type) {
+      case "push":
+        return onPush(event, deliveryId, log);
+      case "pull_request":
+        return onPullRequest(event, deliveryId, log);
+      case "installation":
+        return onInstallation(event, deliveryId, log);
+      case "check_run":
+        return onCheckRun(event, deliveryId, log);
+      case "check_suite":
+        return onCheckSuite(event, deliveryId, log);
+      case "command":
+        return onCommand(event, deliveryId, log);
+    }
+  };
+}
+
+/**
+ * The deployment to roll back to: the newest one, older than the one serving now, that finished its rollout
+ * (it served until it was superseded). Deployments superseded while still queued never served.
+ */
+export function previousServing(deployments: DeploymentRecord[]): DeploymentRecord | undefined {
+  const sorted = [...deployments].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
+  const active = sorted.findIndex((d) => d.phase === "ACTIVE");
+  return sorted
+    .slice(active + 1)
+    .find((d) => d.phase === "SUPERSEDED" && d.steps.length > 0 && d.steps.every((s) => s.status === "SUCCESS" || s.status === "SKIPPED"));
+}
