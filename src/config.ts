@@ -98,7 +98,14 @@ const envSchema = z.object({
     .string()
     .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be a DNS name such as apps.example.com")
     .default("localhost"),
-  BERTH_PUBLIC_URL: url.optional(),
+  BERTH_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, "must be an http(s) URL template for apps, e.g. https://{app}.apps.example.com")
+    .optional(),
+  BERTH_URL: url.optional(),
+  BERTH_ROUTER_HOST: z.string().min(1).default("0.0.0.0"),
+  BERTH_DOCKER_NETWORK: z.enum(["host", "bridge"]).default("host"),
+  BERTH_BUILD_TIMEOUT: duration("30m"),
   BERTH_RUNTIME: z.enum(["docker", "memory"]).default("docker"),
   BERTH_CATCH_UP_INTERVAL: duration("5m"),
   BERTH_SHUTDOWN_GRACE: duration("30s"),
@@ -126,10 +133,15 @@ export interface Config {
   concurrency: number;
   cancelInProgress: boolean;
   routerPort: number;
+  routerHost: string;
   baseDomain: string;
-  /** Where Berth's own pages are reachable (check runs link to `<publicUrl>/deployments/<id>`). */
-  publicUrl?: string;
+  /** How apps' public URLs are written when a proxy sits in front of the router (`https://{app}.example.com`). */
+  publicUrlTemplate?: string;
+  /** Where Berth's own pages are reachable (check runs link to `<berthUrl>/deployments/<id>`). */
+  berthUrl?: string;
   runtime: "docker" | "memory";
+  dockerNetwork: "host" | "bridge";
+  buildTimeoutMs: number;
   /** 0 disables the periodic catch-up (it still runs once at start). */
   catchUpIntervalMs: number;
   shutdownGraceMs: number;
@@ -200,9 +212,13 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     concurrency: e.BERTH_CONCURRENCY,
     cancelInProgress: e.BERTH_CANCEL_IN_PROGRESS,
     routerPort: e.BERTH_ROUTER_PORT,
+    routerHost: e.BERTH_ROUTER_HOST,
     baseDomain: e.BERTH_BASE_DOMAIN,
-    publicUrl: e.BERTH_PUBLIC_URL?.replace(/\/+$/, ""),
+    publicUrlTemplate: e.BERTH_PUBLIC_URL,
+    berthUrl: e.BERTH_URL?.replace(/\/+$/, ""),
     runtime: e.BERTH_RUNTIME,
+    dockerNetwork: e.BERTH_DOCKER_NETWORK,
+    buildTimeoutMs: e.BERTH_BUILD_TIMEOUT,
     catchUpIntervalMs: e.BERTH_CATCH_UP_INTERVAL,
     shutdownGraceMs: e.BERTH_SHUTDOWN_GRACE,
   };
