@@ -1,0 +1,117 @@
+import nock from "nock";
+import { describe, expect, it, vi } from "vitest";
+import { catchUp, startCatchUpLoop } from "../../src/handlers/catch-up.js";
+import type { ManagedApp, PipelinePort, SpecParser } from "../../src/handlers/ports.js";
+import type { Intent } from "../../src/pipeline/types.js";
+import { parseAppSpec } from "../../src/spec/index.js";
+import { API, createTestProbot, deployment, mockToken, silentLog, useStrictNock } from "../github/kit.js";
+import { contentOf, specYaml } from "./harness.js";
+
+const key = { installationId: 42, repository: "octo/shop", environment: "production" };
+const OLD = "1".repeat(40);
+const NEW = "2".repeat(40);
+
+function setup(apps: ManagedApp[], known = [deployment({ app: key, sha: OLD, phase: "ACTIVE" })]) {
+  const probot = createTestProbot();
+  const submitted: { intent: Intent; deliveryId?: string }[] = [];
+  const deliveries = new Set<string>();
+  const pipeline: PipelinePort = {
+    submit: async (intent, o) => {
+      if (deliveries.has(o?.deliveryId ?? "")) return { accepted: false };
+      deliveries.add(o?.deliveryId ?? "");
+      submitted.push({ intent, deliveryId: o?.deliveryId });
+      return { accepted: true, deploymentId: "dep-9" };
+    },
+    on: () => () => {},
+    getDeployment: async () => undefined,
+    listDeployments: async () => known,
+  };
+  const run = () =>
+    catchUp({
+      auth: (id) => probot.auth(id),
+      apps: { list: async () => apps, remove: async () => {} },
+      pipeline,
+      parseSpec: parseAppSpec as unknown as SpecParser,
+      log: silentLog(),
+    });
+  return { run, submitted };
+}
+
+describe("catchUp", () => {
+  useStrictNock();
+
+  it("deploys a deploy branch head Berth missed, once", async () => {
+    const { run, submitted } = setup([{ id: "a", key, branch: "main", activeSha: OLD }]);
+    mockToken(42);
+    nock(API)
+      .get("/repos/octo/shop/branches/main")
+      .twice()
+      .reply(200, { name: "main", commit: { sha: NEW } })
+      .get("/repos/octo/shop/contents/.do%2Fapp.yaml")
+      .query({ ref: NEW })
+      .twice()
+      .reply(200, contentOf(specYaml("octo/shop", "main")));
+    await expect(run()).resolves.toEqual({ checked: 1, deployed: [`octo/shop@${NEW}`] });
+    await expect(run()).resolves.toEqual({ checked: 1, deployed: [] });
+    expect(submitted).toEqual([
+      {
+        deliveryId: `catch-up:42/octo/shop@${NEW}`,
+        intent: { kind: "deploy", app: key, branch: "main", sha: NEW, cause: { type: "catch_up", sha: NEW } },
+      },
+    ]);
+  });
+
+  it("leaves up-to-date apps, previews, removed apps and commits already deployed alone", async () => {
+    const { run, submitted } = setup(
+      [
+        { id: "a", key, branch: "main", activeSha: OLD },
+        { id: "b", key: { ...key, repository: "octo/done" }, branch: "main", activeSha: NEW },
+        { id: "c", key: { ...key, environment: "pr-3" }, branch: "feature" },
+        { id: "d", key: { ...key, repository: "octo/gone" }, branch: "main", removedAt: new Date() },
+      ],
+      [deployment({ app: key, sha: NEW, phase: "ERROR" })],
+    );
+    mockToken(42);
+    nock(API)
+      .get("/repos/octo/shop/branches/main")
+      .reply(200, { commit: { sha: NEW } })
+      .get("/repos/octo/done/branches/main")
+      .reply(200, { commit: { sha: NEW } });
+    await expect(run()).resolves.toEqual({ checked: 2, deployed: [] });
+    expect(submitted).toEqual([]);
+  });
+
+  it("skips an app whose branch vanished and carries on with the rest", async () => {
+    const { run } = setup([
+      { id: "a", key, branch: "gone", activeSha: OLD },
+      { id: "b", key: { ...key, repository: "octo/done" }, branch: "main", activeSha: NEW },
+    ]);
+    mockToken(42);
+    nock(API)
+      .get("/repos/octo/shop/branches/gone")
+      .reply(404, { message: "Branch not found" })
+      .get("/repos/octo/done/branches/main")
+      .reply(200, { commit: { sha: NEW } });
+    await expect(run()).resolves.toEqual({ checked: 2, deployed: [] });
+  });
+});
+
+describe("startCatchUpLoop", () => {
+  it("runs at once and then every interval, until stopped", async () => {
+    vi.useFakeTimers();
+    try {
+      let ticks = 0;
+      const stop = startCatchUpLoop(async () => void (ticks += 1), 60_000, silentLog());
+      await vi.advanceTimersByTimeAsync(0);
+      expect(ticks).toBe(1);
+      await vi.advanceTimersByTimeAsync(60_000);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(ticks).toBe(3);
+      stop();
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(ticks).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
