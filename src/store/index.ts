@@ -54,6 +54,7 @@ export interface DeploymentInternals {
   intent: unknown;
   spec: unknown;
   images: Record<string, string>;
+  /** JSON `{ phase, message }` when someone asked the deployment to stop. */
   cancelRequested?: string;
   stepResults: Map<string, unknown>;
 }
@@ -119,7 +120,8 @@ export interface Store {
     update(id: string, fields: { spec?: unknown; images?: Record<string, string>; message?: string }): Promise<void>;
     /** Make `id` the app's ACTIVE deployment; the previous ACTIVE one becomes SUPERSEDED. */
     activate(id: string, fields: { url?: string }): Promise<{ deployment: DeploymentRecord; previous?: DeploymentRecord }>;
-    requestCancel(id: string, reason: string): Promise<boolean>;
+    /** Ask whoever runs it to stop; it ends in `phase` with `reason` as its message. */
+    requestCancel(id: string, reason: string, phase?: "CANCELED" | "SUPERSEDED"): Promise<boolean>;
   };
   steps: {
     put(deploymentId: string, step: StepRecord & { position: number; result?: unknown }): Promise<void>;
@@ -145,6 +147,8 @@ export interface Store {
     heartbeat(appId: string, workerId: string, leaseMs: number): Promise<boolean>;
     release(appId: string, workerId: string): Promise<void>;
     finishTeardown(appId: string): Promise<void>;
+    /** The stop request on a deployment (JSON `{ phase, message }`), if any. */
+    stopRequest(deploymentId: string): Promise<string | undefined>;
     /** Drop every lease (PGlite: only this process can hold one). */
     releaseAll(): Promise<void>;
     pending(): Promise<number>;
@@ -181,6 +185,11 @@ function stepFrom(row: Selectable<StepsTable>): StepRecord {
 }
 
 const NON_FINAL = NON_FINAL_PHASES as Phase[];
+
+/** The stop request a running worker reads on its heartbeat: which phase to end in and why. */
+function stopReason(phase: "CANCELED" | "SUPERSEDED", message: string): string {
+  return JSON.stringify({ phase, message });
+}
 
 async function openKysely(opts: StoreOptions): Promise<{ db: Kysely<Database>; kind: Store["kind"] }> {
   if (opts.databaseUrl) {
@@ -464,10 +473,10 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
           return { deployment, previous };
         });
       },
-      async requestCancel(id, reason) {
+      async requestCancel(id, reason, phase = "CANCELED") {
         const row = await db
           .updateTable("deployments")
-          .set({ cancel_requested: reason })
+          .set({ cancel_requested: stopReason(phase, reason) })
           .where("id", "=", id)
           .where("phase", "in", NON_FINAL)
           .returning("id")
@@ -580,7 +589,9 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
           if (n.cancelRunningBuild) {
             const rows = await tx
               .updateTable("deployments")
-              .set({ cancel_requested: `superseded by ${n.sha.slice(0, 7)} (deployment ${id}) while building` })
+              .set({
+                cancel_requested: stopReason("SUPERSEDED", `superseded by ${n.sha.slice(0, 7)} (deployment ${id}) while building`),
+              })
               .where("app_id", "=", app.id)
               .where("phase", "in", ["PENDING_BUILD", "BUILDING"])
               .where("cancel_requested", "is", null)
@@ -635,7 +646,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
             .execute();
           await tx
             .updateTable("deployments")
-            .set({ cancel_requested: reason })
+            .set({ cancel_requested: stopReason("CANCELED", `canceled: ${reason}`) })
             .where("app_id", "=", appId)
             .where("phase", "in", NON_FINAL)
             .execute();
@@ -708,6 +719,11 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
           .set({ teardown_pending: false, active_deployment_id: null, updated_at: sql`now()` })
           .where("id", "=", appId)
           .execute();
+      },
+
+      async stopRequest(deploymentId) {
+        const row = await db.selectFrom("deployments").select("cancel_requested").where("id", "=", deploymentId).executeTakeFirst();
+        return row?.cancel_requested ?? undefined;
       },
 
       async releaseAll() {

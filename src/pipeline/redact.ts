@@ -1,0 +1,113 @@
+// One redactor per deployment, built from every secret in play (SECRET envs, database credentials, the
+// source provider's installation tokens). It replaces each secret, and its base64, URL-encoded and
+// JSON-escaped forms, with [REDACTED]; GitHub tokens are recognised by shape even when nobody registered them.
+// A stream variant holds back just enough text that a secret split across two chunks is still caught, the way
+// GitHub Actions masks secrets in job output.
+
+export const REDACTED = "[REDACTED]";
+
+// ghp_/gho_/ghu_/ghs_/ghr_ tokens are 40 characters, fine-grained PATs 93; allow some growth.
+const GITHUB_TOKEN = /\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244})\b/;
+const GITHUB_TOKEN_MAX = 255;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Forms a secret takes in output. A base64 encoder writes the secret differently depending on where it falls
+ * in a 3-byte group, so the forms for offsets 1 and 2 are included with their unstable edge characters cut.
+ */
+export function secretForms(secret: string): string[] {
+  const forms = new Set<string>([secret]);
+  const bytes = Buffer.from(secret, "utf8");
+  forms.add(bytes.toString("base64"));
+  forms.add(bytes.toString("base64url"));
+  for (let offset = 0; offset < 3; offset++) {
+    // Only the characters whose 6 bits all come from the secret's bytes are the same whatever surrounds it.
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes, Buffer.alloc(2)]).toString("base64");
+    const stable = encoded.slice(Math.ceil((8 * offset) / 6), Math.floor((8 * (offset + bytes.length)) / 6));
+    if (stable.length >= 6) {
+      forms.add(stable);
+      forms.add(stable.replace(/\+/g, "-").replace(/\//g, "_"));
+    }
+  }
+  forms.add(encodeURIComponent(secret));
+  forms.add(new URLSearchParams({ x: secret }).toString().slice(2));
+  forms.add(JSON.stringify(secret).slice(1, -1));
+  // A multi-line secret (a PEM key) shows up one line at a time in line-oriented logs.
+  if (secret.includes("\n")) {
+    for (const line of secret.split(/\r?\n/)) if (line.trim().length >= 4) forms.add(line);
+  }
+  return [...forms].filter((f) => f.length > 0);
+}
+
+export interface RedactStream {
+  /** Redacted text that is safe to emit now (possibly shorter than what was written). */
+  write(chunk: string): string;
+  /** Whatever was held back, redacted. */
+  end(): string;
+}
+
+export interface Redactor {
+  redact(text: string): string;
+  /** Register more secrets (a token minted mid-deployment). */
+  add(secrets: Iterable<string>): void;
+  stream(): RedactStream;
+}
+
+export function createRedactor(secrets: Iterable<string> = []): Redactor {
+  const forms = new Set<string>();
+  let pattern: RegExp = new RegExp(GITHUB_TOKEN.source, "g");
+  let holdBack = GITHUB_TOKEN_MAX;
+
+  function rebuild() {
+    const sorted = [...forms].sort((a, b) => b.length - a.length);
+    const alternatives = [...sorted.map(escapeRegExp), GITHUB_TOKEN.source];
+    pattern = new RegExp(alternatives.join("|"), "g");
+    holdBack = Math.max(GITHUB_TOKEN_MAX, ...sorted.map((f) => f.length)) - 1;
+  }
+
+  function add(values: Iterable<string>) {
+    for (const value of values) {
+      if (typeof value !== "string" || value.trim() === "") continue;
+      for (const form of secretForms(value)) forms.add(form);
+    }
+    rebuild();
+  }
+
+  function redact(text: string): string {
+    return text.replace(pattern, REDACTED);
+  }
+
+  add(secrets);
+
+  return {
+    redact,
+    add,
+    stream() {
+      let pending = "";
+      return {
+        write(chunk) {
+          pending += chunk;
+          let cut = Math.max(0, pending.length - holdBack);
+          if (cut === 0) return "";
+          // A match crossing the cut is complete in the buffer: emit it whole rather than split it.
+          for (const match of pending.matchAll(pattern)) {
+            const start = match.index;
+            const end = start + match[0].length;
+            if (start < cut && end > cut) cut = end;
+          }
+          const out = redact(pending.slice(0, cut));
+          pending = pending.slice(cut);
+          return out;
+        },
+        end() {
+          const out = redact(pending);
+          pending = "";
+          return out;
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// Step output on its way out: every line passes the deployment's redactor, then is announced as an event and
+// buffered into chunks the store appends in order (one write per flush interval, not one per line).
+import type { LogSink } from "../runtime/runtime.js";
+import type { Store } from "../store/index.js";
+import type { RedactStream, Redactor } from "./redact.js";
+import type { PipelineEvent } from "./types.js";
+
+interface StepBuffer {
+  stream: RedactStream;
+  partial: string;
+  pending: string;
+}
+
+export class StepLogs {
+  private readonly steps = new Map<string, StepBuffer>();
+  private writes: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private failed: unknown;
+
+  constructor(
+    private readonly store: Store,
+    private readonly deploymentId: string,
+    private readonly redactor: Redactor,
+    private readonly emit: (event: PipelineEvent) => void,
+    private readonly flushMs: number,
+  ) {}
+
+  sink(step: string): LogSink {
+    return (line: string) => this.write(step, `${line}\n`);
+  }
+
+  /** Raw output, in chunks that may split lines (and secrets) anywhere. */
+  write(step: string, text: string): void {
+    let buffer = this.steps.get(step);
+    if (!buffer) this.steps.set(step, (buffer = { stream: this.redactor.stream(), partial: "", pending: "" }));
+    this.take(step, buffer, buffer.stream.write(text));
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, this.flushMs);
+  }
+
+  private take(step: string, buffer: StepBuffer, safe: string) {
+    if (!safe) return;
+    buffer.pending += safe;
+    const lines = (buffer.partial + safe).split("\n");
+    buffer.partial = lines.pop() ?? "";
+    for (const line of lines) this.emit({ type: "deployment.log", deploymentId: this.deploymentId, step, line });
+  }
+
+  /** Write what is buffered; with `end`, also what each step's redactor held back. */
+  flush(end = false): Promise<void> {
+    if (end && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    for (const [step, buffer] of this.steps) {
+      if (end) {
+        this.take(step, buffer, buffer.stream.end());
+        if (buffer.partial) {
+          this.emit({ type: "deployment.log", deploymentId: this.deploymentId, step, line: buffer.partial });
+          buffer.partial = "";
+        }
+      }
+      const text = buffer.pending;
+      buffer.pending = "";
+      if (text) {
+        this.writes = this.writes.then(() => this.store.logs.append(this.deploymentId, step, text)).catch((err: unknown) => {
+          this.failed = err;
+        });
+      }
+    }
+    return this.writes.then(() => {
+      if (this.failed) throw this.failed;
+    });
+  }
+}
