@@ -113,7 +113,7 @@ export async function waitHealthy(o: WaitHealthyOptions): Promise<HealthOutcome>
       if (Date.now() >= budgetEnd) {
         return {
           healthy: false,
-          reason: `no successful health check within ${check.initialDelaySeconds + check.failureThreshold * check.periodSeconds} s`,
+          reason: `no successful health check within ${+(check.initialDelaySeconds + check.failureThreshold * check.periodSeconds).toFixed(3)} s`,
           last,
         };
       }
