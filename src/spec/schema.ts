@@ -353,7 +353,11 @@ const ingressRuleSchema = z
         scheme: z.enum(["http", "https"]).default("https"),
         redirect_code: z
           .number()
-          .refine((c) => REDIRECT_CODES.includes(c), { message: `redirect_code must be one of ${REDIRECT_CODES.join(", ")}` })
+          .superRefine((c, ctx) => {
+            if (!REDIRECT_CODES.includes(c)) {
+              ctx.addIssue({ code: "custom", message: `redirect_code must be one of ${REDIRECT_CODES.join(", ")}, found ${c}` });
+            }
+          })
           .default(302),
       })
       .optional(),
@@ -373,8 +377,10 @@ export const appSpecSchema = z
     name: name("app name"),
     region: z
       .string()
-      .refine((r) => (REGIONS as readonly string[]).includes(r) || DATACENTER_PATTERN.test(r), {
-        message: `region must be one of ${REGIONS.join(", ")}`,
+      .superRefine((r, ctx) => {
+        if (!(REGIONS as readonly string[]).includes(r) && !DATACENTER_PATTERN.test(r)) {
+          ctx.addIssue({ code: "custom", message: `region must be one of ${REGIONS.join(", ")}, found "${r}"` });
+        }
       })
       .optional(),
     domains: z.array(domainSchema).default([]),
