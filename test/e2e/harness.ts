@@ -125,6 +125,8 @@ export class BerthProcess {
       LOG_LEVEL: "debug",
       BERTH_DATA_DIR: dataDir,
       BERTH_ROUTER_PORT: String(routerPort),
+      BERTH_ROUTER_HOST: "127.0.0.1",
+      BERTH_DOCKER_NETWORK: "host",
       BERTH_BASE_DOMAIN: "localhost",
       BERTH_RUNTIME: "docker",
       BERTH_CATCH_UP_INTERVAL: options.catchUpInterval ?? "off",

@@ -1,0 +1,214 @@
+// Berth end to end: `npm start` against the fake GitHub, the real Docker engine and the router. One Berth and
+// one repository for the whole file; tests run in order and each pushes its own commit.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureTestImages } from "../helpers/docker-images.js";
+import { dockerUnavailable } from "../helpers/services.js";
+import {
+  issueCommentEvent,
+  pullRequestEvent,
+  pushEvent,
+  sendWebhook,
+  startFakeGitHub,
+  type Commit,
+  type Deployment,
+  type FakeGitHub,
+} from "../fake-github/index.js";
+import { BerthProcess, DockerJanitor, getPublicUrl, SECRET_VALUE, testRepositoryFiles, uniqueName } from "./harness.js";
+
+const SECRET = "e2e-webhook-secret";
+const OWNER = "acme";
+const DEPLOY_TIMEOUT = 180_000;
+const STATE_ORDER = ["queued", "in_progress", "success"];
+
+describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", () => {
+  const name = uniqueName("e2e");
+  const repository = `${OWNER}/${name}`;
+  const janitor = new DockerJanitor(name);
+  let fake: FakeGitHub;
+  let berth: BerthProcess | undefined;
+  let baseImage: string;
+
+  beforeAll(async () => {
+    baseImage = ensureTestImages().node;
+    fake = await startFakeGitHub({ checkResponses: false });
+    fake.state.addRepository({ owner: OWNER, name, files: testRepositoryFiles(name, repository, "v1", baseImage) });
+    fake.state.addInstallation(OWNER, [repository]);
+    // Catch-up stays off until its own test, so it cannot race the webhook tests.
+    berth = await BerthProcess.start(fake, { webhookSecret: SECRET });
+  }, 120_000);
+
+  afterAll(async () => {
+    try {
+      await berth?.stop();
+    } finally {
+      janitor.cleanup();
+      await fake?.close();
+    }
+  }, 60_000);
+
+  function push(version: string): Commit {
+    return fake.state.push(repository, "main", testRepositoryFiles(name, repository, version, baseImage), { message: `release ${version}` });
+  }
+
+  async function deliverPush(commit: Commit, delivery?: string) {
+    return sendWebhook(berth!.webhookUrl, { event: "push", payload: pushEvent(fake, repository, "main", commit), secret: SECRET, delivery });
+  }
+
+  /** The GitHub deployment for `sha` once its latest status is final; fails if that status is not success. */
+  async function deployed(sha: string, environment = "production"): Promise<Deployment> {
+    const deployment = await fake.until(
+      () =>
+        fake.state.deployments.find(
+          (d) => d.sha === sha && d.environment === environment && ["success", "failure", "error"].includes(d.statuses.at(-1)?.state ?? ""),
+        ),
+      `a final deployment status for ${sha.slice(0, 7)} in ${environment}`,
+      DEPLOY_TIMEOUT,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nBerth's last output:\n${berth!.output.slice(-60).join("\n")}`);
+    });
+    janitor.note();
+    expect(deployment.statuses.at(-1), `deployment ${deployment.id}: ${JSON.stringify(deployment.statuses)}`).toMatchObject({ state: "success" });
+    return deployment;
+  }
+
+  /** Every check run Berth made on `sha`, once all are completed. */
+  async function checkRunsDone(sha: string) {
+    return fake.until(
+      () => {
+        const runs = fake.state.checkRuns.filter((r) => r.headSha === sha);
+        return runs.length > 0 && runs.every((r) => r.status === "completed") && runs;
+      },
+      `completed check runs on ${sha.slice(0, 7)}`,
+      DEPLOY_TIMEOUT,
+    );
+  }
+
+  it("refuses a delivery with a bad signature and does no work for it", async () => {
+    const commit = push("v0-unsigned");
+    const next = push("v1");
+    const answer = await sendWebhook(berth!.webhookUrl, {
+      event: "push",
+      payload: pushEvent(fake, repository, "main", commit),
+      secret: "not-the-secret",
+    });
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(answer.status).toBeLessThan(500);
+    // The next, signed push is handled; by then nothing may exist for the refused one.
+    expect((await deliverPush(next)).status).toBeLessThan(300);
+    await deployed(next.sha);
+    expect(fake.state.deployments.filter((d) => d.sha === commit.sha)).toEqual([]);
+    expect(fake.state.checkRuns.filter((r) => r.headSha === commit.sha)).toEqual([]);
+  });
+
+  it("deploys a signed push: check run success, deployment statuses in order, app live at environment_url", async () => {
+    const commit = push("v2");
+    const answer = await deliverPush(commit);
+    expect(answer.status).toBeLessThan(300);
+    const deployment = await deployed(commit.sha);
+
+    const states = deployment.statuses.map((s) => s.state);
+    expect(states.at(-1)).toBe("success");
+    expect(states).toContain("in_progress");
+    expect(states.map((s) => STATE_ORDER.indexOf(s))).toEqual([...states.map((s) => STATE_ORDER.indexOf(s))].sort());
+    const success = deployment.statuses.at(-1)!;
+    expect(success.environmentUrl).toMatch(/^http:\/\//);
+
+    const runs = await checkRunsDone(commit.sha);
+    expect(runs.map((r) => [r.name, r.conclusion])).toEqual(runs.map((r) => [r.name, "success"]));
+    expect(runs.flatMap((r) => r.history).map((h) => h.status)).toContain("in_progress");
+
+    const reply = await getPublicUrl(success.environmentUrl);
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toEqual({ version: "v2", greeting: "hello from berth", hasSecret: true });
+
+    // The secret's value reaches the app, never GitHub.
+    const written = JSON.stringify(fake.requests.map((r) => r.body));
+    expect(written).not.toContain(SECRET_VALUE);
+  });
+
+  it("deploys a delivery sent twice only once", async () => {
+    const commit = push("v3");
+    const delivery = `dup-${commit.sha.slice(0, 8)}`;
+    const [first, second] = [await deliverPush(commit, delivery), await deliverPush(commit, delivery)];
+    expect(first.status).toBeLessThan(300);
+    expect(second.status).toBeLessThan(300);
+    await deployed(commit.sha);
+    // A later push is deployed after anything the duplicate could have started (one app deploys serially).
+    const later = push("v4");
+    await deliverPush(later);
+    await deployed(later.sha);
+    expect(fake.state.deployments.filter((d) => d.sha === commit.sha)).toHaveLength(1);
+  });
+
+  it("still reports when GitHub answers 502 before succeeding", async () => {
+    fake.failNext(1, { operationId: "repos/create-deployment-status" });
+    fake.failNext(1, { operationId: "checks/update" });
+    const commit = push("v5");
+    await deliverPush(commit);
+    const deployment = await deployed(commit.sha);
+    const runs = await checkRunsDone(commit.sha);
+    expect(runs.every((r) => r.conclusion === "success")).toBe(true);
+    const failed = fake.requests.filter((r) => r.status === 502).map((r) => r.operationId);
+    expect(failed).toEqual(expect.arrayContaining(["repos/create-deployment-status", "checks/update"]));
+    expect(deployment.statuses.at(-1)!.environmentUrl).toMatch(/^http:\/\//);
+  });
+
+  let previewUrl: string | undefined;
+
+  it("builds a fork's pull request only after a maintainer's /berth preview", async () => {
+    fake.state.addRepository({ owner: "mallory", name, files: testRepositoryFiles(name, repository, "fork", baseImage), fork: true });
+    const fork = fake.state.push(`mallory/${name}`, "feature", testRepositoryFiles(name, repository, "fork-change", baseImage));
+    const pull = fake.state.openPullRequest(repository, { headRepo: `mallory/${name}`, headRef: "feature", user: "mallory" });
+    const opened = await sendWebhook(berth!.webhookUrl, { event: "pull_request", payload: pullRequestEvent(fake, repository, pull), secret: SECRET });
+    expect(opened.status).toBeLessThan(300);
+    const onPull = (text: string) => () =>
+      fake.state.comments.find((c) => c.issueNumber === pull.number && c.user === fake.state.botLogin && c.body.includes(text));
+    await fake.until(onPull("/berth preview"), "Berth's note that a fork needs a maintainer's /berth preview", 60_000);
+
+    // The fork's author may not ask for it: Berth answers with 👎 and builds nothing.
+    const stranger = issueCommentEvent(fake, repository, pull, "mallory", "/berth preview");
+    await sendWebhook(berth!.webhookUrl, { event: "issue_comment", payload: stranger.payload, secret: SECRET });
+    await fake.until(
+      () => fake.state.reactions.find((r) => r.subject.id === stranger.comment.id && r.content === "-1"),
+      "a 👎 on the fork author's /berth preview",
+      60_000,
+    );
+    const beforeMaintainer = fake.requests.length;
+
+    const maintainer = issueCommentEvent(fake, repository, pull, OWNER, "/berth preview");
+    const answer = await sendWebhook(berth!.webhookUrl, { event: "issue_comment", payload: maintainer.payload, secret: SECRET });
+    expect(answer.status).toBeLessThan(300);
+    const preview = await deployed(fork.sha, `pr-${pull.number}`);
+    expect(preview.transientEnvironment).toBe(true);
+
+    const firstDeployment = fake.requests.findIndex(
+      (r) => r.operationId === "repos/create-deployment" && JSON.stringify(r.body).includes(fork.sha),
+    );
+    expect(firstDeployment).toBeGreaterThanOrEqual(beforeMaintainer);
+
+    previewUrl = preview.statuses.at(-1)!.environmentUrl;
+    const reply = await getPublicUrl(previewUrl);
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ version: "fork-change" });
+  });
+
+  // Known gap (reported): the pipeline passes the spec's SECRET envs to a fork's preview. When it stops doing
+  // so this test fails; drop `.fails` then.
+  it.fails("gives a fork's preview no SECRET env", async ({ skip }) => {
+    if (!previewUrl) skip("the fork preview test above did not deploy");
+    const reply = await getPublicUrl(previewUrl!);
+    expect(JSON.parse(reply.body)).toMatchObject({ hasSecret: false });
+  });
+
+  it("deploys pushes whose deliveries never arrived: at start after a restart, and at each catch-up", async () => {
+    await berth!.stop({ keepData: true });
+    const whileDown = push("v6-while-down");
+    berth = await BerthProcess.start(fake, { webhookSecret: SECRET, catchUpInterval: "2s", restartOf: berth });
+    const first = await deployed(whileDown.sha);
+    expect(JSON.parse((await getPublicUrl(first.statuses.at(-1)!.environmentUrl)).body)).toMatchObject({ version: "v6-while-down" });
+
+    const missed = push("v7-missed");
+    const second = await deployed(missed.sha);
+    expect(JSON.parse((await getPublicUrl(second.statuses.at(-1)!.environmentUrl)).body)).toMatchObject({ version: "v7-missed" });
+  });
+});
