@@ -68,7 +68,7 @@ describe("push", () => {
 
   it("ignores a tag push, a deleted branch and a payload without installation, calling GitHub not at all", async () => {
     const h = createHarness();
-    const tag = example<Payload>("push", (p) => p.ref.startsWith("refs/tags/") && Boolean(p.installation));
+    const tag = example<Payload>("push", (p) => String(p.ref).startsWith("refs/tags/") && Boolean(p.installation));
     const deleted = pushExample();
     deleted.deleted = true;
     deleted.after = "0".repeat(40);

@@ -1,0 +1,227 @@
+// Berth's one composition root: read the configuration, then either serve Probot's manifest flow (no GitHub
+// App registered yet) or wire store, runtime, pipeline, reporters, webhook handlers, catch-up and the HTTP
+// servers, and take them down in reverse order on SIGINT/SIGTERM.
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pino, type Logger } from "pino";
+import { Probot, run, Server } from "probot";
+import { ConfigError, readConfig, type Config } from "./config.js";
+import { CheckRunReporter } from "./github/check-run-reporter.js";
+import { DeploymentReporter } from "./github/deployment-reporter.js";
+import { createBerthOctokit } from "./github/octokit.js";
+import { PreviewCommentReporter } from "./github/preview-comment-reporter.js";
+import { GitHubSource } from "./github/source.js";
+import { InstallationWriteQueue } from "./github/write-queue.js";
+import { createAct } from "./handlers/act.js";
+import { catchUp, startCatchUpLoop } from "./handlers/catch-up.js";
+import { registerHandlers } from "./handlers/index.js";
+import { Inbox } from "./handlers/inbox.js";
+import type { AppsPort, SpecParser } from "./handlers/ports.js";
+import { EventWorker } from "./handlers/worker.js";
+import { createPipeline, createRedactor } from "./pipeline/index.js";
+import type { Runtime } from "./runtime/runtime.js";
+import { createDockerRuntime } from "./runtime/docker/docker-runtime.js";
+import { Router } from "./runtime/docker/router.js";
+import { createMemoryRuntime } from "./runtime/memory/index.js";
+import { createDeploymentPageHandler } from "./server/deployment-page.js";
+import { createHealthHandler } from "./server/health.js";
+import { parseAppSpec } from "./spec/index.js";
+import { createStore } from "./store/index.js";
+
+/** `.env` (written by the manifest flow) fills in what the environment does not set. */
+function loadDotEnv(cwd: string): void {
+  const path = join(cwd, ".env");
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+async function serveManifestFlow(config: Config, log: Logger): Promise<void> {
+  // Probot would otherwise fetch smee-client from npm and open a channel on smee.io; Berth does without
+  // (its catch-up polling works with no webhooks at all), unless the operator asks for it.
+  process.env.NO_SMEE_SETUP ??= "true";
+  const server = await run(() => {}, { env: process.env });
+  const host = config.host && config.host !== "0.0.0.0" ? config.host : "localhost";
+  const url = `http://${host}:${server.port}/probot`;
+  log.info(
+    { url },
+    `Berth is not registered as a GitHub App yet. Open ${url} in a browser to register it from app.yml ` +
+      `(on ${config.githubWebUrl}); the credentials are written to .env. Then restart Berth.`,
+  );
+  // Plain stdout as well: this is the one line a first-time user must see, whatever the log level.
+  console.log(`\nRegister Berth as a GitHub App: open ${url}\n`);
+}
+
+async function serveApp(config: Config, github: NonNullable<Config["github"]>, log: Logger): Promise<void> {
+  const store = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+
+  let router: Router | undefined;
+  let runtime: Runtime & { close?: () => void; adopt?: () => Promise<unknown> };
+  if (config.runtime === "docker") {
+    router = new Router({
+      port: config.routerPort,
+      host: config.routerHost,
+      baseDomain: config.baseDomain,
+      publicUrlTemplate: config.publicUrlTemplate,
+      log,
+    });
+    runtime = createDockerRuntime({
+      router,
+      network: config.dockerNetwork,
+      dataDir: config.dataDir,
+      buildTimeoutMs: config.buildTimeoutMs,
+      log,
+    });
+  } else {
+    runtime = createMemoryRuntime({ baseDomain: config.baseDomain });
+  }
+
+  const server = new Server({
+    Probot: Probot.defaults({
+      appId: github.appId,
+      privateKey: github.privateKey,
+      secret: github.webhookSecret,
+      baseUrl: config.githubApiUrl,
+      Octokit: createBerthOctokit(),
+      log,
+    }),
+    host: config.host,
+    port: config.port,
+    webhookProxy: config.webhookProxyUrl,
+    log,
+  });
+
+  let shutdown: (() => Promise<void>) | undefined;
+  await server.load(async (app, { addHandler }) => {
+    const auth = (installationId: number) => app.auth(installationId);
+    const source = new GitHubSource(auth);
+    const pipeline = createPipeline({
+      store,
+      runtime,
+      source,
+      log,
+      concurrency: config.concurrency,
+      cancelInProgress: config.cancelInProgress,
+      workDir: join(config.dataDir, "work"),
+    });
+    const redactor = createRedactor([github.privateKey, github.webhookSecret]);
+    const known = new Set<string>();
+    const redact = (text: string) => {
+      const fresh = source.secrets().filter((t) => !known.has(t));
+      if (fresh.length > 0) {
+        for (const t of fresh) known.add(t);
+        redactor.add(fresh);
+      }
+      return redactor.redact(text);
+    };
+    const writes = new InstallationWriteQueue();
+    const detailsUrl = config.berthUrl ? (id: string) => `${config.berthUrl}/deployments/${id}` : undefined;
+    const reporterOptions = { auth, writes, state: store.state, log, redact, detailsUrl };
+    const checkRuns = new CheckRunReporter(reporterOptions);
+    const deployments = new DeploymentReporter(reporterOptions);
+    const previews = new PreviewCommentReporter(reporterOptions);
+    const unsubscribe = [checkRuns, deployments, previews].map((r) => pipeline.on(r.onEvent));
+
+    const apps: AppsPort = {
+      list: async (o) => store.apps.list(o),
+      remove: (id, reason) => store.apps.remove(id, reason),
+    };
+    const parseSpec = parseAppSpec as unknown as SpecParser;
+    const inbox = new Inbox(store.state);
+    const act = createAct({ auth, pipeline, apps, state: store.state, writes, parseSpec, redact, previews, log, appId: github.appId });
+    const worker = new EventWorker({ inbox, act, log });
+    registerHandlers(app, { deliveries: store, inbox, worker, appId: github.appId });
+
+    addHandler(
+      createHealthHandler({
+        checks: [
+          { name: "store", check: () => store.apps.list({ installationId: -1 }) },
+          { name: "runtime", check: () => runtime.ping() },
+        ],
+      }),
+    );
+    addHandler(
+      createDeploymentPageHandler({
+        getDeployment: (id) => pipeline.getDeployment(id),
+        readLogs: (id) => pipeline.readLogs(id),
+        redact,
+      }),
+    );
+
+    if (router) await router.listen();
+    if (runtime.adopt) await runtime.adopt();
+    await pipeline.start();
+    await worker.resume();
+    const stopCatchUp = startCatchUpLoop(
+      async () => {
+        await worker.resume();
+        const result = await catchUp({ auth, apps, pipeline, parseSpec, log });
+        log.debug(result, "catch-up done");
+      },
+      config.catchUpIntervalMs,
+      log,
+    );
+
+    shutdown = async () => {
+      stopCatchUp();
+      await server.stop();
+      await worker.stop();
+      await pipeline.stop(config.shutdownGraceMs);
+      // Give the reporters a moment to tell GitHub how things ended, but never wait on GitHub for long.
+      await Promise.race([
+        Promise.all([checkRuns.idle(), deployments.idle(), previews.idle()]),
+        new Promise((r) => setTimeout(r, 5_000).unref()),
+      ]);
+      for (const r of [checkRuns, deployments, previews]) r.close();
+      for (const u of unsubscribe) u();
+      runtime.close?.();
+      if (router) await router.close();
+      await store.close();
+    };
+  });
+  await server.start();
+  log.info(
+    {
+      webhooks: `http://${config.host ?? "localhost"}:${server.port}/api/github/webhooks`,
+      github: config.githubApiUrl,
+      runtime: config.runtime,
+      catchUpEveryMs: config.catchUpIntervalMs,
+      webhookProxy: config.webhookProxyUrl ?? null,
+    },
+    "Berth is running",
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    try {
+      await shutdown?.();
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, "error while stopping");
+      process.exit(1);
+    }
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+async function main(): Promise<void> {
+  const cwd = process.cwd();
+  loadDotEnv(cwd);
+  let config: Config;
+  try {
+    config = readConfig(process.env, { cwd: resolve(cwd) });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = pino({ level: config.logLevel, name: "berth" });
+  if (!config.github) await serveManifestFlow(config, log);
+  else await serveApp(config, config.github, log);
+}
+
+await main();
