@@ -2,6 +2,7 @@
 // app (which takes GitHub calls: the spec at the commit, permissions, the PR head) and hand the pipeline an
 // intent. Nothing here runs inside the webhook request.
 import type { Logger } from "pino";
+import { IntentError } from "../pipeline/index.js";
 import type { AppKey, DeploymentRecord, Intent } from "../pipeline/types.js";
 import type { InstallationAuth, GitHub } from "../github/octokit.js";
 import type { Redact } from "../github/redact.js";
@@ -54,10 +55,26 @@ const WRITE_PERMISSIONS = new Set(["admin", "maintain", "write"]);
 
 export type Act = (event: BerthEvent, deliveryId: string) => Promise<void>;
 
+/** An intent the pipeline will never accept; acting on the delivery again cannot change that. */
+export class RefusedIntent extends Error {
+  override name = "RefusedIntent";
+}
+
 export function createAct(o: ActOptions): Act {
   /** Submit with an id derived from the delivery, so a replayed inbox entry is not deployed twice. */
   async function submit(intent: Intent, deliveryId: string, suffix: string, log: Logger): Promise<string | undefined> {
-    const result = await o.pipeline.submit(intent, { deliveryId: `${deliveryId}:${suffix}` });
+    let result: { accepted: boolean; deploymentId?: string };
+    try {
+      result = await o.pipeline.submit(intent, { deliveryId: `${deliveryId}:${suffix}` });
+    } catch (err) {
+      // The pipeline refused the intent itself (an app it does not manage, a foreign deployment): retrying
+      // cannot help, so it ends here; a command's author is told why.
+      if (err instanceof IntentError) {
+        log.warn({ intent: intent.kind, reason: err.message }, "pipeline refused the intent");
+        throw new RefusedIntent(err.message);
+      }
+      throw err;
+    }
     if (!result.accepted) {
       log.debug({ intent: intent.kind }, "pipeline already had this intent");
       return undefined;
@@ -304,9 +321,11 @@ export function createAct(o: ActOptions): Act {
     try {
       answer = e.on.kind === "pull_request" ? await prCommand(github, e, e.on.number, deliveryId, log) : await commitCommand(e, e.on.sha, deliveryId, log);
     } catch (err) {
+      // Answered either way: acting on the comment again would only repeat the reply.
+      log.warn({ err }, "command failed");
       await react("confused");
-      await reply(`\`/berth ${e.command.name}\` failed: ${(err as Error).message}`);
-      throw err;
+      await reply(`\`/berth ${e.command.name}\` failed: ${err instanceof RefusedIntent ? err.message : "Berth could not reach GitHub or its store; see its log."}`);
+      return;
     }
     await react("rocket");
     await reply(answer);
@@ -371,6 +390,15 @@ export function createAct(o: ActOptions): Act {
 
   return async (event, deliveryId) => {
     const log = o.log.child({ deliveryId, event: event.type, ...("repository" in event ? { repository: event.repository } : {}) });
+    try {
+      await dispatch(event, deliveryId, log);
+    } catch (err) {
+      if (err instanceof RefusedIntent) return;
+      throw err;
+    }
+  };
+
+  function dispatch(event: BerthEvent, deliveryId: string, log: Logger): Promise<void> {
     switch (event.type) {
       case "push":
         return onPush(event, deliveryId, log);
@@ -385,7 +413,7 @@ export function createAct(o: ActOptions): Act {
       case "command":
         return onCommand(event, deliveryId, log);
     }
-  };
+  }
 }
 
 /**

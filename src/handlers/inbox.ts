@@ -9,6 +9,8 @@ export interface InboxEntry {
   id: string;
   event: BerthEvent;
   receivedAt: string;
+  /** Rounds of retries that ended in failure so far. */
+  attempts?: number;
 }
 
 const INDEX = "github:inbox";

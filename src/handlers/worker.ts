@@ -13,6 +13,8 @@ export interface EventWorkerOptions {
   log: Logger;
   concurrency?: number;
   retryDelaysMs?: number[];
+  /** Rounds (each with its retries) before a delivery that keeps failing is dropped; default 20. */
+  maxRounds?: number;
 }
 
 export class EventWorker {
@@ -65,12 +67,27 @@ export class EventWorker {
       } catch (err) {
         const delay = delays[attempt];
         if (delay === undefined || this.#stopped) {
-          log.error({ err }, "could not act on the delivery; it stays queued and is retried on the next catch-up");
+          await this.#giveUpForNow(entry, err, log);
           return;
         }
         log.warn({ err, attempt: attempt + 1, retryInMs: delay }, "acting on the delivery failed; retrying");
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
+    }
+  }
+
+  async #giveUpForNow(entry: InboxEntry, err: unknown, log: Logger): Promise<void> {
+    const attempts = (entry.attempts ?? 0) + 1;
+    try {
+      if (attempts >= (this.#o.maxRounds ?? 20)) {
+        await this.#o.inbox.remove(entry.id);
+        log.error({ err, attempts }, "could not act on the delivery after many rounds; dropped (catch-up still deploys missed pushes)");
+      } else {
+        await this.#o.inbox.add({ ...entry, attempts });
+        log.error({ err, attempts }, "could not act on the delivery; it stays queued and is retried on the next catch-up");
+      }
+    } catch (storeErr) {
+      log.error({ err, storeErr }, "could not act on the delivery nor update the inbox");
     }
   }
 }

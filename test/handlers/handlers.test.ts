@@ -242,6 +242,49 @@ describe("pull_request", () => {
   });
 });
 
+describe("commands", () => {
+  useStrictNock();
+
+  it("answers a command the pipeline refuses with its reason, once", async () => {
+    const h = createHarness({ refuse: (i) => (i.kind === "restart" ? "Berth does not manage Codertocat/Hello-World (pr-1) yet: deploy it first" : undefined) });
+    const comment = example<Payload>("issue_comment", (p) => p.action === "created" && Boolean(p.installation));
+    comment.issue.pull_request = { url: "x" };
+    comment.comment.body = "/berth restart web,worker";
+    mockToken(1);
+    const reactions: string[] = [];
+    const replies: string[] = [];
+    nock(API)
+      .get("/repos/Codertocat/Hello-World/collaborators/Codertocat/permission")
+      .reply(200, { permission: "admin", role_name: "admin", user: { login: "Codertocat" } })
+      .post(`/repos/Codertocat/Hello-World/issues/comments/${comment.comment.id}/reactions`, (b) => (reactions.push(b.content), true))
+      .twice()
+      .reply(201, {})
+      .get(`/repos/Codertocat/Hello-World/pulls/${comment.issue.number}`)
+      .reply(200, { state: "open", head: { sha: PR_HEAD, ref: "changes", repo: { full_name: "Codertocat/Hello-World" } } })
+      .post(`/repos/Codertocat/Hello-World/issues/${comment.issue.number}/comments`, (b) => (replies.push(b.body), true))
+      .reply(201, { id: 1 });
+    await h.probot.receive({ id: "c-9", name: "issue_comment", payload: comment } as never);
+    await h.worker.idle();
+    expect(reactions).toEqual(["eyes", "confused"]);
+    expect(replies).toEqual([
+      "@Codertocat `/berth restart` failed: Berth does not manage Codertocat/Hello-World (pr-1) yet: deploy it first",
+    ]);
+    expect(await h.inbox.list()).toEqual([]);
+  });
+
+  it("drops a delivery that keeps failing after the last round", async () => {
+    const h = createHarness({ maxRounds: 2 });
+    mockToken(1);
+    nock(API).get("/repos/Codertocat/Hello-World/contents/.do%2Fapp.yaml").query({ ref: HEAD }).twice().reply(500, {});
+    await h.probot.receive({ id: "z-1", name: "push", payload: pushExample() } as never);
+    await h.worker.idle();
+    expect((await h.inbox.list()).map((e) => [e.id, e.attempts])).toEqual([["z-1", 1]]);
+    await h.worker.resume();
+    await h.worker.idle();
+    expect(await h.inbox.list()).toEqual([]);
+  });
+});
+
 describe("installation", () => {
   useStrictNock();
 

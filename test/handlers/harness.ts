@@ -3,6 +3,7 @@
 import type { Probot } from "probot";
 import { parseAppSpec } from "../../src/spec/index.js";
 import { createAct } from "../../src/handlers/act.js";
+import { IntentError } from "../../src/pipeline/index.js";
 import { registerHandlers } from "../../src/handlers/index.js";
 import { Inbox } from "../../src/handlers/inbox.js";
 import type { ManagedApp, PipelinePort, SpecParser } from "../../src/handlers/ports.js";
@@ -13,7 +14,9 @@ import { createTestProbot, memoryState, silentLog } from "../github/kit.js";
 
 export const APP_ID = 1;
 
-export function createHarness(options: { apps?: ManagedApp[]; deployments?: DeploymentRecord[] } = {}) {
+export function createHarness(
+  options: { apps?: ManagedApp[]; deployments?: DeploymentRecord[]; refuse?: (intent: Intent) => string | undefined; maxRounds?: number } = {},
+) {
   const probot: Probot = createTestProbot();
   const state = memoryState();
   const seen = new Set<string>();
@@ -25,6 +28,8 @@ export function createHarness(options: { apps?: ManagedApp[]; deployments?: Depl
   let counter = 0;
   const pipeline: PipelinePort = {
     submit: async (intent, opts) => {
+      const refusal = options.refuse?.(intent);
+      if (refusal) throw new IntentError(refusal);
       submitted.push({ intent, deliveryId: opts?.deliveryId });
       counter += 1;
       return { accepted: true, deploymentId: `dep-${counter}` };
@@ -49,7 +54,7 @@ export function createHarness(options: { apps?: ManagedApp[]; deployments?: Depl
     log: silentLog(),
     appId: APP_ID,
   });
-  const worker = new EventWorker({ inbox, act, log: silentLog(), retryDelaysMs: [] });
+  const worker = new EventWorker({ inbox, act, log: silentLog(), retryDelaysMs: [], maxRounds: options.maxRounds });
   registerHandlers(probot, {
     deliveries: { recordDelivery: async (id) => (seen.has(id) ? false : (seen.add(id), true)) },
     inbox,
