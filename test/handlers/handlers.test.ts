@@ -285,6 +285,73 @@ describe("commands", () => {
   });
 });
 
+describe("waiting for the commit's other checks", () => {
+  useStrictNock();
+
+  async function gatedPush(h: ReturnType<typeof createHarness>) {
+    mockToken(1);
+    mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    nock(API)
+      .get("/repos/Codertocat/Hello-World/contents/.github%2Fberth.yml")
+      .query({ ref: HEAD })
+      .reply(200, contentOf("# deploy only what CI passed\nwait_for_checks: true\n"));
+    await h.probot.receive({ id: "g-1", name: "push", payload: pushExample() } as never);
+    await h.worker.idle();
+    expect(h.submitted).toEqual([]);
+  }
+
+  function suiteCompleted(conclusion: string) {
+    const p = example<Payload>("check_suite", (x) => x.action === "completed");
+    p.installation = { id: 1 };
+    p.repository.full_name = "Codertocat/Hello-World";
+    p.check_suite.head_sha = HEAD;
+    p.check_suite.conclusion = conclusion;
+    return p;
+  }
+
+  it("deploys once every other suite that ran has passed", async () => {
+    const h = createHarness();
+    await gatedPush(h);
+    nock(API)
+      .get(`/repos/Codertocat/Hello-World/commits/${HEAD}/check-suites`)
+      .query({ per_page: 100 })
+      .reply(200, {
+        total_count: 3,
+        check_suites: [
+          { app: { id: 29310, name: "CI" }, status: "completed", conclusion: "success", latest_check_runs_count: 2 },
+          { app: { id: 777, name: "Idle app" }, status: "queued", conclusion: null, latest_check_runs_count: 0 },
+          { app: { id: APP_ID, name: "Berth" }, status: "queued", conclusion: null, latest_check_runs_count: 1 },
+        ],
+      });
+    await h.probot.receive({ id: "g-2", name: "check_suite", payload: suiteCompleted("success") } as never);
+    await h.worker.idle();
+    expect(h.submitted.map((s) => [s.deliveryId, s.intent.kind])).toEqual([["g-1:deploy", "deploy"]]);
+  });
+
+  it("ends the deployment CANCELED naming the failing suite", async () => {
+    const h = createHarness();
+    await gatedPush(h);
+    nock(API)
+      .get(`/repos/Codertocat/Hello-World/commits/${HEAD}/check-suites`)
+      .query({ per_page: 100 })
+      .reply(200, {
+        total_count: 1,
+        check_suites: [{ app: { id: 29310, name: "CI" }, status: "completed", conclusion: "failure", latest_check_runs_count: 2 }],
+      });
+    await h.probot.receive({ id: "g-3", name: "check_suite", payload: suiteCompleted("failure") } as never);
+    await h.worker.idle();
+    expect(h.submitted.map((s) => s.intent)).toEqual([
+      expect.objectContaining({ kind: "deploy", sha: HEAD }),
+      {
+        kind: "cancel",
+        app: { installationId: 1, repository: "Codertocat/Hello-World", environment: "production" },
+        deploymentId: "dep-1",
+        reason: 'check suite "CI" concluded failure',
+      },
+    ]);
+  });
+});
+
 describe("installation", () => {
   useStrictNock();
 
