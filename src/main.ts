@@ -115,7 +115,7 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
     const writes = new InstallationWriteQueue();
     const detailsUrl = config.berthUrl ? (id: string) => `${config.berthUrl}/deployments/${id}` : undefined;
     const reporterOptions = { auth, writes, state: store.state, log, redact, detailsUrl };
-    const checkRuns = new CheckRunReporter(reporterOptions);
+    const checkRuns = new CheckRunReporter({ ...reporterOptions, readLog: (id, step) => pipeline.readLogs(id, step) });
     const deployments = new DeploymentReporter(reporterOptions);
     const previews = new PreviewCommentReporter(reporterOptions);
     const unsubscribe = [checkRuns, deployments, previews].map((r) => pipeline.on(r.onEvent));

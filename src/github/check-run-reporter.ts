@@ -22,6 +22,11 @@ export interface ReporterOptions {
   /** Least time between two updates of one check run or deployment. */
   minIntervalMs?: number;
   retryDelaysMs?: number[];
+  /**
+   * A step's stored log (the pipeline's `readLogs`). The failing step's tail is read from there when the
+   * run completes, because the last lines may reach the store after the phase event does.
+   */
+  readLog?: (deploymentId: string, step: string) => Promise<{ text: string }[]>;
 }
 
 export const DEFAULT_RETRY_DELAYS_MS = [1_000, 5_000, 15_000, 60_000, 120_000];
@@ -89,12 +94,25 @@ export class CheckRunReporter {
     this.#queue.close();
   }
 
+  async #logTail(tracked: Tracked, step: string): Promise<string[]> {
+    const seen = tracked.logs.get(step) ?? [];
+    if (!this.#o.readLog) return seen;
+    try {
+      const chunks = await this.#o.readLog(tracked.deployment.id, step);
+      const lines = chunks.map((c) => c.text).join("").replace(/\n$/, "").split("\n");
+      return lines.length > 0 && lines.some(Boolean) ? lines.slice(-LOG_LINES_KEPT) : seen;
+    } catch (err) {
+      this.#o.log.warn({ err, deploymentId: tracked.deployment.id }, "could not read the failing step's log; using what was seen");
+      return seen;
+    }
+  }
+
   async #send(id: string): Promise<void> {
     const tracked = this.#tracked.get(id);
     if (!tracked) return;
     const { deployment } = tracked;
     const failed = failingStep(deployment);
-    const logTail = failed ? (tracked.logs.get(failed.name) ?? []).map(this.#o.redact) : undefined;
+    const logTail = failed ? (await this.#logTail(tracked, failed.name)).map(this.#o.redact) : undefined;
     const body = checkRunState(deployment, { logTail, wasActive: tracked.wasActive });
     const output = {
       title: this.#o.redact(body.output.title),

@@ -9,7 +9,7 @@ import { API, createTestProbot, deployment, memoryState, mockToken, SHA, silentL
 
 const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 10, 0, s));
 
-function setup(options: { retryDelaysMs?: number[] } = {}) {
+function setup(options: { retryDelaysMs?: number[]; readLog?: (id: string, step: string) => Promise<{ text: string }[]> } = {}) {
   const probot = createTestProbot();
   const state = memoryState();
   const reporter = new CheckRunReporter({
@@ -21,6 +21,7 @@ function setup(options: { retryDelaysMs?: number[] } = {}) {
     detailsUrl: (id) => `https://berth.example.com/deployments/${id}`,
     minIntervalMs: 0,
     retryDelaysMs: options.retryDelaysMs ?? [],
+    readLog: options.readLog,
   });
   return { reporter, state };
 }
@@ -164,6 +165,31 @@ describe("CheckRunReporter", () => {
       .reply(200, {});
     reporter.onEvent({ type: "deployment.phase", deployment: deployment({ phase: "BUILDING" }), phase: "BUILDING", was: "PENDING_BUILD" });
     await reporter.idle();
+  });
+});
+
+describe("CheckRunReporter with the stored log", () => {
+  useStrictNock();
+
+  it("takes the failing step's tail from the store, which holds lines the events had not carried yet", async () => {
+    const asked: string[] = [];
+    const { reporter, state } = setup({
+      readLog: async (id, step) => {
+        asked.push(`${id}/${step}`);
+        return [{ text: "step 1\nstep 2\n" }, { text: "error: exit 2 with token hunter2-secret\n" }];
+      },
+    });
+    await state.set(checkRunKey("dep-1"), 555);
+    mockToken(42);
+    let text = "";
+    nock(API)
+      .patch("/repos/octo/shop/check-runs/555", (b) => ((text = b.output.text), true))
+      .reply(200, {});
+    const failed: StepRecord = { name: "job migrate", status: "ERROR", message: "exit 2" };
+    reporter.onEvent({ type: "deployment.phase", deployment: deployment({ phase: "ERROR", steps: [failed] }), phase: "ERROR", was: "DEPLOYING" });
+    await reporter.idle();
+    expect(asked).toEqual(["dep-1/job migrate"]);
+    expect(text).toBe("Last lines of job migrate:\n\n```\nstep 1\nstep 2\nerror: exit 2 with token [REDACTED]\n```");
   });
 });
 
