@@ -28,7 +28,7 @@ async function load(path: string, io: CliIo): Promise<Loaded> {
 /** "no such file or directory (ENOENT)" from Node's "ENOENT: no such file or directory, open 'x'". */
 function osReason(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  const match = /^[A-Z]+: (.*?)(, \w+ '.*')?$/.exec(e?.message ?? "");
+  const match = /^[A-Z]+: (.*?)(, \w+( '.*')?)?$/.exec(e?.message ?? "");
   const reason = match?.[1] ?? e?.message ?? String(err);
   return e?.code ? `${reason} (${e.code})` : reason;
 }
