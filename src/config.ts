@@ -138,7 +138,7 @@ export interface Config {
   /** How apps' public URLs are written when a proxy sits in front of the router (`https://{app}.example.com`). */
   publicUrlTemplate?: string;
   /** Where Berth's own pages are reachable (check runs link to `<berthUrl>/deployments/<id>`). */
-  berthUrl?: string;
+  berthUrl: string;
   runtime: "docker" | "memory";
   dockerNetwork: "host" | "bridge";
   buildTimeoutMs: number;
@@ -215,7 +215,8 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     routerHost: e.BERTH_ROUTER_HOST,
     baseDomain: e.BERTH_BASE_DOMAIN,
     publicUrlTemplate: e.BERTH_PUBLIC_URL,
-    berthUrl: e.BERTH_URL?.replace(/\/+$/, ""),
+    // Without BERTH_URL, links point at the local server: right on a laptop, and a hint elsewhere.
+    berthUrl: e.BERTH_URL?.replace(/\/+$/, "") ?? `http://${e.HOST && e.HOST !== "0.0.0.0" && e.HOST !== "::" ? e.HOST : "localhost"}:${e.PORT}`,
     runtime: e.BERTH_RUNTIME,
     dockerNetwork: e.BERTH_DOCKER_NETWORK,
     buildTimeoutMs: e.BERTH_BUILD_TIMEOUT,

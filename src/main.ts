@@ -113,7 +113,7 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
       return redactor.redact(text);
     };
     const writes = new InstallationWriteQueue();
-    const detailsUrl = config.berthUrl ? (id: string) => `${config.berthUrl}/deployments/${id}` : undefined;
+    const detailsUrl = (id: string) => `${config.berthUrl}/deployments/${id}`;
     const reporterOptions = { auth, writes, state: store.state, log, redact, detailsUrl };
     const checkRuns = new CheckRunReporter({ ...reporterOptions, readLog: (id, step) => pipeline.readLogs(id, step) });
     const deployments = new DeploymentReporter(reporterOptions);

@@ -33,7 +33,7 @@ describe("readConfig", () => {
       routerHost: "0.0.0.0",
       baseDomain: "localhost",
       publicUrlTemplate: undefined,
-      berthUrl: undefined,
+      berthUrl: "http://localhost:3000",
       runtime: "docker",
       dockerNetwork: "host",
       buildTimeoutMs: 1_800_000,
