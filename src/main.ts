@@ -126,7 +126,19 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
     };
     const parseSpec = parseAppSpec as unknown as SpecParser;
     const inbox = new Inbox(store.state);
-    const act = createAct({ auth, pipeline, apps, state: store.state, writes, parseSpec, redact, previews, log, appId: github.appId });
+    const act = createAct({
+      auth,
+      pipeline,
+      apps,
+      installations: store.installations,
+      state: store.state,
+      writes,
+      parseSpec,
+      redact,
+      previews,
+      log,
+      appId: github.appId,
+    });
     const worker = new EventWorker({ inbox, act, log });
     registerHandlers(app, { deliveries: store, inbox, worker, appId: github.appId });
 

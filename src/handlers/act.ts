@@ -10,7 +10,7 @@ import { isNotFound, readSpecAt, splitRepository } from "../github/source.js";
 import { reportSpecCheck, SPEC_CHECK_EXTERNAL_ID } from "../github/spec-check.js";
 import type { InstallationWriteQueue } from "../github/write-queue.js";
 import type { BerthEvent, Command } from "./events.js";
-import type { AppsPort, KeyValueState, PipelinePort, SpecParser } from "./ports.js";
+import type { AppsPort, InstallationsPort, KeyValueState, PipelinePort, SpecParser } from "./ports.js";
 import { buildsFrom, componentsOn, deployBranch } from "./spec-view.js";
 
 export interface PreviewNotices {
@@ -29,6 +29,7 @@ export interface ActOptions {
   log: Logger;
   /** The GitHub App's own id, to tell its check suites from other apps'. */
   appId: number;
+  installations?: InstallationsPort;
 }
 
 export const approvalKey = (installationId: number, repository: string, number: number) =>
@@ -196,6 +197,10 @@ export function createAct(o: ActOptions): Act {
     deliveryId: string,
     log: Logger,
   ): Promise<void> {
+    if (e.account !== undefined) {
+      if (e.action === "added") await o.installations?.upsert({ id: e.installationId, account: e.account });
+      else await o.installations?.remove(e.installationId);
+    }
     if (e.action === "removed") {
       const removed = new Set(e.repositories.map((r) => r.toLowerCase()));
       const apps = await o.apps.list({ installationId: e.installationId });

@@ -25,7 +25,15 @@ export type BerthEvent =
       headRepository: string;
       fork: boolean;
     }
-  | { type: "installation"; action: "added" | "removed"; installationId: number; repositories: string[]; by?: string }
+  | {
+      type: "installation";
+      action: "added" | "removed";
+      installationId: number;
+      repositories: string[];
+      by?: string;
+      /** The account the app is installed on, for installation.created/deleted (the whole installation). */
+      account?: string;
+    }
   | {
       type: "check_run";
       action: "rerequested" | "requested_action";
@@ -148,12 +156,14 @@ export function fromInstallation(
   if (payload.action !== "created" && payload.action !== "deleted") {
     return { ignored: `installation.${payload.action} needs nothing` };
   }
+  const account = payload.installation.account;
   return {
     type: "installation",
     action: payload.action === "created" ? "added" : "removed",
     installationId: payload.installation.id,
     repositories: (payload.repositories ?? []).map((r) => r.full_name),
     by,
+    account: account && "login" in account ? account.login : (account?.name ?? String(payload.installation.id)),
   };
 }
 

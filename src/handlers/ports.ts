@@ -36,6 +36,12 @@ export interface PipelinePort {
   listDeployments(app: AppKey): Promise<DeploymentRecord[]>;
 }
 
+/** The installations Berth knows (src/store's `installations`). */
+export interface InstallationsPort {
+  upsert(installation: { id: number; account: string }): Promise<void>;
+  remove(id: number): Promise<void>;
+}
+
 /** A spec problem with its position in the file (src/spec's Problem). */
 export interface SpecProblem {
   severity: "error" | "warning" | string;

@@ -379,6 +379,19 @@ describe("installation", () => {
         },
       },
     ]);
+    expect(h.installations).toEqual(["+957387:Codertocat"]);
+  });
+
+  it("forgets a deleted installation and stops managing all its apps", async () => {
+    const h = createHarness({
+      apps: [{ id: "a1", key: { installationId: 2, repository: "octocat/Hello-World", environment: "production" }, branch: "main" }],
+    });
+    const payload = example<Payload>("installation", (p) => p.action === "deleted");
+    payload.repositories = [];
+    await h.probot.receive({ id: "i-3", name: "installation", payload } as never);
+    await h.worker.idle();
+    expect(h.installations).toEqual(["-2"]);
+    expect(h.removedApps.map((a) => a.id)).toEqual(["a1"]);
   });
 
   it("stops managing removed repositories and leaves them running", async () => {

@@ -23,6 +23,7 @@ export function createHarness(
   const submitted: { intent: Intent; deliveryId?: string }[] = [];
   const notices: { target: unknown; text: string }[] = [];
   const removedApps: { id: string; reason: string }[] = [];
+  const installations: string[] = [];
   const apps = options.apps ?? [];
   const deployments = options.deployments ?? [];
   let counter = 0;
@@ -46,6 +47,10 @@ export function createHarness(
       list: async (o) => apps.filter((a) => o?.installationId === undefined || a.key.installationId === o.installationId),
       remove: async (id, reason) => void removedApps.push({ id, reason }),
     },
+    installations: {
+      upsert: async (i) => void installations.push(`+${i.id}:${i.account}`),
+      remove: async (id) => void installations.push(`-${id}`),
+    },
     state,
     writes: new InstallationWriteQueue(),
     parseSpec: parseAppSpec as unknown as SpecParser,
@@ -61,7 +66,7 @@ export function createHarness(
     worker,
     appId: APP_ID,
   });
-  return { probot, state, submitted, notices, removedApps, worker, inbox };
+  return { probot, state, submitted, notices, removedApps, installations, worker, inbox };
 }
 
 export const specYaml = (repo: string, branch: string, extra = "") => `name: hello
