@@ -108,6 +108,7 @@ const envSchema = z.object({
   BERTH_BUILD_TIMEOUT: duration("30m"),
   BERTH_RUNTIME: z.enum(["docker", "memory"]).default("docker"),
   BERTH_CATCH_UP_INTERVAL: duration("5m"),
+  BERTH_DISCOVER: boolean.default(false),
   BERTH_SHUTDOWN_GRACE: duration("30s"),
 });
 
@@ -144,6 +145,8 @@ export interface Config {
   buildTimeoutMs: number;
   /** 0 disables the periodic catch-up (it still runs once at start). */
   catchUpIntervalMs: number;
+  /** Catch-up also finds installed repositories with a spec that no webhook announced (polling-only mode). */
+  discover: boolean;
   shutdownGraceMs: number;
 }
 
@@ -221,6 +224,7 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     dockerNetwork: e.BERTH_DOCKER_NETWORK,
     buildTimeoutMs: e.BERTH_BUILD_TIMEOUT,
     catchUpIntervalMs: e.BERTH_CATCH_UP_INTERVAL,
+    discover: e.BERTH_DISCOVER,
     shutdownGraceMs: e.BERTH_SHUTDOWN_GRACE,
   };
 }

@@ -162,10 +162,19 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
     if (runtime.adopt) await runtime.adopt();
     await pipeline.start();
     await worker.resume();
+    const discovered = new Map<string, string>();
     const stopCatchUp = startCatchUpLoop(
       async () => {
         await worker.resume();
-        const result = await catchUp({ auth, apps, pipeline, parseSpec, log });
+        const result = await catchUp({
+          auth,
+          apps,
+          pipeline,
+          parseSpec,
+          log,
+          discovered,
+          ...(config.discover ? { appAuth: () => app.auth() } : {}),
+        });
         log.debug(result, "catch-up done");
       },
       config.catchUpIntervalMs,

@@ -38,6 +38,7 @@ describe("readConfig", () => {
       dockerNetwork: "host",
       buildTimeoutMs: 1_800_000,
       catchUpIntervalMs: 300_000,
+      discover: false,
       shutdownGraceMs: 30_000,
     });
   });
@@ -64,6 +65,7 @@ describe("readConfig", () => {
       BERTH_BUILD_TIMEOUT: "10m",
       BERTH_RUNTIME: "memory",
       BERTH_CATCH_UP_INTERVAL: "30s",
+      BERTH_DISCOVER: "true",
     });
     expect(config.github).toEqual({ appId: 123, privateKey: pem, webhookSecret: "s3cret" });
     expect(config.githubApiUrl).toBe("http://127.0.0.1:4010/api/v3");
@@ -84,6 +86,7 @@ describe("readConfig", () => {
       dockerNetwork: "bridge",
       buildTimeoutMs: 600_000,
       catchUpIntervalMs: 30_000,
+      discover: true,
     });
   });
 

@@ -3,10 +3,10 @@
 // the difference. The pipeline dedupes on `catch-up:<app>@<sha>`, so each missed commit is deployed once,
 // even when several replicas run the check.
 import type { Logger } from "pino";
-import type { InstallationAuth } from "../github/octokit.js";
+import type { GitHub, InstallationAuth } from "../github/octokit.js";
 import { isNotFound, readSpecAt, splitRepository } from "../github/source.js";
 import type { AppsPort, PipelinePort, SpecParser } from "./ports.js";
-import { componentsOn } from "./spec-view.js";
+import { componentsOn, deployBranch } from "./spec-view.js";
 
 export interface CatchUpOptions {
   auth: InstallationAuth;
@@ -14,6 +14,13 @@ export interface CatchUpOptions {
   pipeline: PipelinePort;
   parseSpec: SpecParser;
   log: Logger;
+  /**
+   * The app itself (Probot's `app.auth()`): with it, catch-up also finds repositories Berth was never told
+   * about (no webhook ever arrived) and deploys those with a spec.
+   */
+  appAuth?: () => Promise<GitHub>;
+  /** Repositories discovery already looked at, by `pushed_at`, so an unchanged one costs no further call. */
+  discovered?: Map<string, string>;
 }
 
 export interface CatchUpResult {
@@ -21,8 +28,60 @@ export interface CatchUpResult {
   deployed: string[];
 }
 
+/** Deploy the deploy branch of every installed repository with a spec that Berth does not manage yet. */
+async function discover(o: CatchUpOptions, appAuth: () => Promise<GitHub>, result: CatchUpResult): Promise<void> {
+  const managed = new Set(
+    (await o.apps.list())
+      .filter((a) => a.key.environment === "production")
+      .map((a) => `${a.key.installationId}/${a.key.repository.toLowerCase()}`),
+  );
+  const seen = o.discovered ?? new Map<string, string>();
+  const app = await appAuth();
+  const installations = await app.paginate(app.rest.apps.listInstallations, { per_page: 100 });
+  for (const installation of installations) {
+    if (installation.suspended_at) continue;
+    const github = await o.auth(installation.id);
+    const repos = await github.paginate(github.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+    for (const repo of repos) {
+      const key = `${installation.id}/${repo.full_name.toLowerCase()}`;
+      if (managed.has(key) || repo.archived) continue;
+      const stamp = repo.pushed_at ?? repo.updated_at ?? "";
+      if (seen.get(key) === stamp) continue;
+      const log = o.log.child({ repository: repo.full_name });
+      try {
+        const fetched = await readSpecAt(github, repo.full_name, repo.default_branch);
+        seen.set(key, stamp);
+        if (!fetched) continue;
+        const parsed = o.parseSpec(fetched.text, { template: fetched.path.endsWith("deploy.template.yaml") });
+        const branch = (parsed.spec && deployBranch(parsed.spec, repo.full_name)) ?? repo.default_branch;
+        const { owner, repo: name } = splitRepository(repo.full_name);
+        const head = (await github.rest.repos.getBranch({ owner, repo: name, branch })).data.commit.sha;
+        const appKey = { installationId: installation.id, repository: repo.full_name, environment: "production" };
+        const { accepted } = await o.pipeline.submit(
+          { kind: "deploy", app: appKey, branch, sha: head, cause: { type: "catch_up", sha: head } },
+          { deliveryId: `catch-up:${installation.id}/${repo.full_name}@${head}` },
+        );
+        if (accepted) {
+          result.deployed.push(`${repo.full_name}@${head}`);
+          log.info({ sha: head, branch }, "found a repository with a spec that Berth did not manage; deploying it");
+        }
+      } catch (err) {
+        seen.delete(key);
+        log.warn({ err }, "could not look at the repository; retrying on the next tick");
+      }
+    }
+  }
+}
+
 export async function catchUp(o: CatchUpOptions): Promise<CatchUpResult> {
   const result: CatchUpResult = { checked: 0, deployed: [] };
+  if (o.appAuth) {
+    try {
+      await discover(o, o.appAuth, result);
+    } catch (err) {
+      o.log.warn({ err }, "could not list the app's installations; retrying on the next tick");
+    }
+  }
   const apps = (await o.apps.list()).filter((a) => a.key.environment === "production" && !a.removedAt);
   for (const app of apps) {
     const log = o.log.child({ repository: app.key.repository, branch: app.branch });

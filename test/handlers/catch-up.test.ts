@@ -11,7 +11,7 @@ const key = { installationId: 42, repository: "octo/shop", environment: "product
 const OLD = "1".repeat(40);
 const NEW = "2".repeat(40);
 
-function setup(apps: ManagedApp[], known = [deployment({ app: key, sha: OLD, phase: "ACTIVE" })]) {
+function setup(apps: ManagedApp[], known = [deployment({ app: key, sha: OLD, phase: "ACTIVE" })], discover = false) {
   const probot = createTestProbot();
   const submitted: { intent: Intent; deliveryId?: string }[] = [];
   const deliveries = new Set<string>();
@@ -26,8 +26,10 @@ function setup(apps: ManagedApp[], known = [deployment({ app: key, sha: OLD, pha
     getDeployment: async () => undefined,
     listDeployments: async () => known,
   };
+  const discovered = new Map<string, string>();
   const run = () =>
     catchUp({
+      ...(discover ? { appAuth: () => probot.auth(), discovered } : {}),
       auth: (id) => probot.auth(id),
       apps: { list: async () => apps, remove: async () => {} },
       pipeline,
@@ -93,6 +95,51 @@ describe("catchUp", () => {
       .get("/repos/octo/done/branches/main")
       .reply(200, { commit: { sha: NEW } });
     await expect(run()).resolves.toEqual({ checked: 2, deployed: [] });
+  });
+});
+
+describe("catchUp discovering repositories no webhook announced", () => {
+  useStrictNock();
+
+  it("deploys an installed repository with a spec, and looks at an unchanged one only once", async () => {
+    const { run, submitted } = setup([{ id: "a", key, branch: "main", activeSha: NEW }], [], true);
+    mockToken(42);
+    const repo = (name: string, pushed: string) => ({ full_name: name, default_branch: "main", archived: false, pushed_at: pushed });
+    nock(API)
+      .get("/app/installations")
+      .query({ per_page: 100 })
+      .twice()
+      .reply(200, [{ id: 42, suspended_at: null }])
+      .get("/installation/repositories")
+      .query({ per_page: 100 })
+      .twice()
+      .reply(200, { total_count: 3, repositories: [repo("octo/shop", "t1"), repo("octo/new", "t1"), repo("octo/docs", "t1")] })
+      .get("/repos/octo/new/contents/.do%2Fapp.yaml")
+      .query({ ref: "main" })
+      .reply(200, contentOf(specYaml("octo/new", "release")))
+      .get("/repos/octo/new/branches/release")
+      .reply(200, { commit: { sha: NEW } })
+      .get("/repos/octo/docs/contents/.do%2Fapp.yaml")
+      .query({ ref: "main" })
+      .reply(404, {})
+      .get("/repos/octo/docs/contents/.do%2Fdeploy.template.yaml")
+      .query({ ref: "main" })
+      .reply(404, {})
+      .get("/repos/octo/shop/branches/main")
+      .twice()
+      .reply(200, { commit: { sha: NEW } });
+    await expect(run()).resolves.toEqual({ checked: 1, deployed: [`octo/new@${NEW}`] });
+    // Second tick: nothing pushed since, so neither octo/new nor octo/docs costs another call.
+    await expect(run()).resolves.toEqual({ checked: 1, deployed: [] });
+    expect(submitted.map((s) => s.intent)).toEqual([
+      {
+        kind: "deploy",
+        app: { installationId: 42, repository: "octo/new", environment: "production" },
+        branch: "release",
+        sha: NEW,
+        cause: { type: "catch_up", sha: NEW },
+      },
+    ]);
   });
 });
 
