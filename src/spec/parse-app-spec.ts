@@ -160,7 +160,7 @@ function toRawProblems(issue: Issue, root: Record<string, unknown>, base: Segmen
       const known = knownKeys(path);
       return issue.keys.map((key) => ({
         severity: "error" as const,
-        message: `unknown key "${key}"${unknownKeyHint(key, known)}`,
+        message: `unknown key "${key}"${otherKindHint(key, path) ?? unknownKeyHint(key, known)}`,
         path: [...full, key],
         keyed: true,
       }));
@@ -219,6 +219,25 @@ const EXPECTED: Record<string, string> = {
   object: "a mapping (key: value lines)",
   array: "a list (lines starting with -)",
 };
+
+const KIND_WORDS: Record<string, string> = {
+  services: "services",
+  workers: "workers",
+  jobs: "jobs",
+  static_sites: "static sites",
+  functions: "functions",
+  databases: "databases",
+};
+
+/** For `jobs[0].http_port`: "; jobs do not take it (services do)". */
+function otherKindHint(key: string, path: Segment[]): string | undefined {
+  const [kind, index, ...rest] = path;
+  if (typeof kind !== "string" || typeof index !== "number" || !Object.hasOwn(KIND_WORDS, kind)) return undefined;
+  const takers = Object.keys(KIND_WORDS).filter((other) => other !== kind && knownKeys([other, 0, ...rest]).includes(key));
+  if (takers.length === 0) return undefined;
+  const where = rest.length > 0 ? ` in ${pathKey(rest)}` : "";
+  return `; ${KIND_WORDS[kind]} do not take it${where} (${takers.map((t) => KIND_WORDS[t]).join(", ")} do)`;
+}
 
 function unknownKeyHint(key: string, known: string[]): string {
   if (known.length === 0) return "";

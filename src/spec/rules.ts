@@ -307,6 +307,8 @@ export function checkApp(app: Loose, ctx: Ctx): void {
             ? `ingress can route only to services, static sites and functions; ${target.name} is in ${other.kind}`
             : `no service, static site or function is named "${target.name}"${nearestHint(target.name, [...routable.keys()].filter((n): n is string => n !== undefined))}`,
         );
+      } else if (named.kind === "services" && named.value.http_port === undefined && Array.isArray(named.value.internal_ports) && named.value.internal_ports.length > 0) {
+        fail(ctx, ["ingress", "rules", i, "component", "name"], `${target.name} is internal only (internal_ports and no http_port); give it an http_port to route to it`);
       } else if (named.kind === "functions" && target.preserve_path_prefix !== undefined) {
         fail(ctx, ["ingress", "rules", i, "component", "preserve_path_prefix"], "preserve_path_prefix does not apply to functions");
       }

@@ -383,7 +383,7 @@ export const appSpecSchema = z
         }
       })
       .optional(),
-    domains: z.array(domainSchema).default([]),
+    domains: z.array(domainSchema).max(500).default([]),
     services: z.array(serviceSchema).default([]),
     static_sites: z.array(staticSiteSchema).default([]),
     workers: z.array(workerSchema).default([]),

@@ -4,7 +4,7 @@
 import { DATACENTER_PATTERN } from "./constants.js";
 import { LEGACY_INSTANCE_SIZES } from "./instance-sizes.js";
 import { findBindables } from "./bindables.js";
-import type { RawProblem, Segment } from "./yaml-tree.js";
+import { pathKey, type RawProblem, type Segment } from "./yaml-tree.js";
 
 type Loose = Record<string, unknown>;
 
@@ -39,7 +39,14 @@ export function findWarnings(app: unknown, base: Segment[]): RawProblem[] {
 
   const databases = new Set(objects(app.databases).flatMap((d) => (typeof d.name === "string" ? [d.name] : [])));
   const checkEnvs = (envs: unknown, path: Segment[]) => {
+    const keys = new Map<unknown, number>();
     objects(envs).forEach((env, i) => {
+      const first = keys.get(env.key);
+      if (typeof env.key === "string" && first !== undefined) {
+        warn([...path, i, "key"], `env ${env.key} is set twice (also ${pathKey([...base, ...path, first])}); the later one wins`);
+      } else {
+        keys.set(env.key, i);
+      }
       if (typeof env.value !== "string") return;
       for (const ref of findBindables(env.value)) {
         if (ref.kind === "unknown") {
