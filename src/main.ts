@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pino, type Logger } from "pino";
+import { collectDefaultMetrics, Registry } from "prom-client";
 import { Probot, run, Server } from "probot";
 import { ConfigError, readConfig, type Config } from "./config.js";
 import { CheckRunReporter } from "./github/check-run-reporter.js";
@@ -25,6 +26,7 @@ import { Router } from "./runtime/docker/router.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
 import { createDeploymentPageHandler } from "./server/deployment-page.js";
 import { createHealthHandler } from "./server/health.js";
+import { createMetricsHandler } from "./server/metrics.js";
 import { parseAppSpec } from "./spec/index.js";
 import { createStore } from "./store/index.js";
 
@@ -52,6 +54,8 @@ async function serveManifestFlow(config: Config, log: Logger): Promise<void> {
 
 async function serveApp(config: Config, github: NonNullable<Config["github"]>, log: Logger): Promise<void> {
   const store = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "berth_" });
 
   let router: Router | undefined;
   let runtime: Runtime & { close?: () => void; adopt?: () => Promise<unknown> };
@@ -62,6 +66,7 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
       baseDomain: config.baseDomain,
       publicUrlTemplate: config.publicUrlTemplate,
       log,
+      registry,
     });
     runtime = createDockerRuntime({
       router,
@@ -150,6 +155,7 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
         ],
       }),
     );
+    addHandler(createMetricsHandler(registry));
     addHandler(
       createDeploymentPageHandler({
         getDeployment: (id) => pipeline.getDeployment(id),

@@ -118,3 +118,21 @@ describe("deployment page", () => {
     expect((await fetch(`${url}/elsewhere`)).status).toBe(418);
   });
 });
+
+describe("/metrics", () => {
+  it("serves the registry in Prometheus' text format", async () => {
+    const { Registry, Counter } = await import("prom-client");
+    const { createMetricsHandler } = await import("../../src/server/metrics.js");
+    const registry = new Registry();
+    new Counter({ name: "berth_test_total", help: "a test counter", registers: [registry] }).inc(3);
+    const handler = createMetricsHandler(registry);
+    server = createServer(async (req, res) => {
+      if (!(await handler(req, res))) res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+    const res = await fetch(`${url}/metrics`);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    expect(await res.text()).toContain("berth_test_total 3");
+  });
+});
