@@ -97,6 +97,13 @@ export class Router implements RouterControl {
     this.metrics = opts.registry ? createRouterMetrics(opts.registry, () => this.totalInFlight()) : noMetrics;
     // Errors reach the callback passed with each request; this listener only keeps a stray one from throwing.
     this.proxy.on("error", (err) => this.log.warn({ err }, "proxy error outside a request"));
+    // http-proxy-3 pipes the backend's response without watching it: a backend that dies mid-response would
+    // leave the client waiting forever. Cut the client off instead, so it sees the failure (never retried).
+    this.proxy.on("proxyRes", (proxyRes, _req, res) => {
+      proxyRes.once("close", () => {
+        if (!proxyRes.complete) res.destroy();
+      });
+    });
     this.server = createServer((req, res) => this.handleRequest(req, res));
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -267,14 +274,17 @@ export class Router implements RouterControl {
     return total;
   }
 
-  /** Round robin over the pool, skipping backends this request already tried. */
+  /**
+   * Round robin over the pool, skipping backends this request already tried. A retry does not move the
+   * rotation on, so one refusing instance does not shift every later request's choice.
+   */
   private pick(pool: Pool, tried: Set<BackendState>): BackendState | undefined {
     const list = pool.backends;
     for (let i = 0; i < list.length; i++) {
       const index = (pool.next + i) % list.length;
       const candidate = list[index]!;
       if (tried.has(candidate)) continue;
-      pool.next = (index + 1) % list.length;
+      if (tried.size === 0) pool.next = (index + 1) % list.length;
       return candidate;
     }
     return undefined;

@@ -2,6 +2,7 @@
 // the Host header (never by DNS).
 import { createServer, request, type Agent, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import pino from "pino";
 
 export const silentLog = pino({ level: "silent" });
@@ -30,6 +31,12 @@ export async function startBackend(id: string, handler: Handler = echo): Promise
     backend.hits++;
     handler(req, res, backend);
   });
+  // Upgraded sockets leave the server's connection list, so close() must destroy them itself.
+  const upgraded = new Set<Duplex>();
+  server.on("upgrade", (_req, socket: Duplex) => {
+    upgraded.add(socket);
+    socket.once("close", () => upgraded.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   Object.assign(backend, {
@@ -40,6 +47,7 @@ export async function startBackend(id: string, handler: Handler = echo): Promise
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
       }),
   });
   return backend;
