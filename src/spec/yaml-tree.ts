@@ -74,7 +74,7 @@ export function readYamlTree(text: string): YamlTree {
   let tooBig = false;
   const expanding = new Set<Node>();
 
-  const convert = (node: unknown, path: Segment[], keyRange?: [number, number]): unknown => {
+  const convert = (node: unknown, path: Segment[], at: string, keyRange?: [number, number]): unknown => {
     if (tooBig) return null;
     if (insideAlias > 0 && ++aliased > MAX_ALIASED) {
       tooBig = true;
@@ -82,7 +82,7 @@ export function readYamlTree(text: string): YamlTree {
       return null;
     }
     if (node === null || node === undefined) {
-      if (keyRange) index.set(pathKey(path), { key: keyRange, value: keyRange, collection: false });
+      if (keyRange) index.set(at, { key: keyRange, value: keyRange, collection: false });
       return null;
     }
     if (isAlias(node)) {
@@ -98,10 +98,10 @@ export function readYamlTree(text: string): YamlTree {
       }
       expanding.add(target);
       insideAlias++;
-      const value = convert(target, path, keyRange);
+      const value = convert(target, path, at, keyRange);
       insideAlias--;
       expanding.delete(target);
-      const entry = index.get(pathKey(path));
+      const entry = index.get(at);
       if (entry) entry.value = here;
       return value;
     }
@@ -110,7 +110,7 @@ export function readYamlTree(text: string): YamlTree {
       const plain = typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value === null;
       // YAML 1.1 timestamps and binaries decode to objects; App Platform sees them as the text written.
       const data = plain ? value : typeof value === "bigint" ? Number(value) : (node.source ?? String(value));
-      index.set(pathKey(path), {
+      index.set(at, {
         key: keyRange,
         value: offsets(node.range),
         source: typeof node.source === "string" && node.type === "PLAIN" ? node.source : undefined,
@@ -127,7 +127,7 @@ export function readYamlTree(text: string): YamlTree {
         if (!isMergeKey(pair.key)) continue;
         const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
         for (const source of sources) {
-          const merged = convert(source, path);
+          const merged = convert(source, path, at);
           if (typeof merged !== "object" || merged === null || Array.isArray(merged)) {
             problems.push({ severity: "error", message: "a << merge key takes a mapping or a list of mappings", path, at: offsets(pair.key.range) });
             continue;
@@ -136,7 +136,7 @@ export function readYamlTree(text: string): YamlTree {
         }
       }
       // Converting a merged mapping indexed it at this path; this mapping is what is written here.
-      index.set(pathKey(path), self);
+      index.set(at, self);
       for (const pair of node.items) {
         const keyNode = pair.key as ParsedNode | null;
         if (isMergeKey(keyNode)) continue;
@@ -158,7 +158,7 @@ export function readYamlTree(text: string): YamlTree {
           continue;
         }
         firstSeen.set(key, keyAt[0]);
-        const value = convert(pair.value, childPath, keyAt);
+        const value = convert(pair.value, childPath, at === "" ? key : `${at}.${key}`, keyAt);
         // Go's decoder leaves a field untouched for `key:` with nothing after it, so null means absent.
         if (value === null) {
           if (Object.hasOwn(out, key)) delete out[key];
@@ -169,22 +169,22 @@ export function readYamlTree(text: string): YamlTree {
       return out;
     }
     if (isSeq(node)) {
-      index.set(pathKey(path), { key: keyRange, value: offsets(node.range), collection: true });
+      index.set(at, { key: keyRange, value: offsets(node.range), collection: true });
       return node.items.map((item, i) => {
         if (isPair(item)) {
           const key = isScalar(item.key) ? String(item.key.value) : "";
           const obj: Record<string, unknown> = {};
-          setKey(obj, key, convert(item.value, [...path, i, key]));
+          setKey(obj, key, convert(item.value, [...path, i, key], `${at}[${i}].${key}`));
           return obj;
         }
-        return convert(item, [...path, i]);
+        return convert(item, [...path, i], `${at}[${i}]`);
       });
     }
     return null;
   };
 
   const present = doc.contents !== null && doc.contents !== undefined && !(isScalar(doc.contents) && doc.contents.value === null);
-  const data = convert(doc.contents, []);
+  const data = convert(doc.contents, [], "");
   // An alias bomb is reported alone: what was converted before the limit is not the document.
   if (tooBig) return { data: undefined, present, index, lineCounter, problems: problems.filter((p) => p.severity === "error"), syntaxErrors: true };
   return { data, present, index, lineCounter, problems, syntaxErrors: false };
