@@ -178,6 +178,7 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
           pipeline,
           parseSpec,
           log,
+          state: store.state,
           discovered,
           ...(config.discover ? { appAuth: () => app.auth() } : {}),
         });

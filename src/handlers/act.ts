@@ -2,6 +2,7 @@
 // app (which takes GitHub calls: the spec at the commit, permissions, the PR head) and hand the pipeline an
 // intent. Nothing here runs inside the webhook request.
 import type { Logger } from "pino";
+import { parse as parseYaml } from "yaml";
 import { IntentError } from "../pipeline/index.js";
 import type { AppKey, DeploymentRecord, Intent } from "../pipeline/types.js";
 import type { InstallationAuth, GitHub } from "../github/octokit.js";
@@ -51,6 +52,23 @@ const sameKey = (a: AppKey, b: AppKey) =>
   a.installationId === b.installationId &&
   a.repository.toLowerCase() === b.repository.toLowerCase() &&
   a.environment === b.environment;
+
+export const SETTINGS_PATH = ".github/berth.yml";
+
+/** Per-app settings from `.github/berth.yml`; a broken file is reported and treated as absent. */
+export function readSettings(text: string): { waitForChecks: boolean } | { problem: string } {
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (err) {
+    return { problem: `not valid YAML: ${(err as Error).message.split("\n")[0]}` };
+  }
+  if (data === null || data === undefined) return { waitForChecks: false };
+  if (typeof data !== "object" || Array.isArray(data)) return { problem: "must be a mapping of settings" };
+  const value = (data as Record<string, unknown>).wait_for_checks;
+  if (value !== undefined && typeof value !== "boolean") return { problem: `wait_for_checks must be true or false, found ${JSON.stringify(value)}` };
+  return { waitForChecks: value === true };
+}
 
 const WRITE_PERMISSIONS = new Set(["admin", "maintain", "write"]);
 
@@ -117,25 +135,30 @@ export function createAct(o: ActOptions): Act {
       cause: { type: "push", sha: e.sha, ref: `refs/heads/${e.branch}`, pusher: e.pusher, message: e.message },
       ...(specChanged ? {} : { changedPaths: e.changedPaths ?? [] }),
     };
-    if (await waitsForChecks(github, e.repository, e.sha)) {
-      await o.state.set(gateKey(e.installationId, e.repository, e.sha), { intent, deliveryId, suites: {} });
-      return log.info({ sha: e.sha }, "deploy waits for the commit's other check suites");
+    if (await waitsForChecks(github, e.repository, e.sha, log)) {
+      await o.state.set(gateKey(e.installationId, e.repository, e.sha), { intent, deliveryId });
+      log.info({ sha: e.sha }, "deploy waits for the commit's other check suites");
+      // Suites that finished before the push reached Berth send no further event.
+      return evaluateGate(e.installationId, e.repository, e.sha, log, { atPush: true });
     }
     await submit(intent, deliveryId, "deploy", log);
   }
 
   /** The per-app setting `wait_for_checks: true` in `.github/berth.yml` at the commit. */
-  async function waitsForChecks(github: GitHub, repository: string, sha: string): Promise<boolean> {
+  async function waitsForChecks(github: GitHub, repository: string, sha: string, log: Logger): Promise<boolean> {
     const { owner, repo } = splitRepository(repository);
+    let text: string;
     try {
-      const { data } = await github.rest.repos.getContent({ owner, repo, path: ".github/berth.yml", ref: sha });
+      const { data } = await github.rest.repos.getContent({ owner, repo, path: SETTINGS_PATH, ref: sha });
       if (Array.isArray(data) || !("content" in data)) return false;
-      const text = Buffer.from(data.content, "base64").toString("utf8");
-      return /^\s*wait_for_checks:\s*true\s*$/m.test(text);
+      text = Buffer.from(data.content, "base64").toString("utf8");
     } catch (err) {
       if (isNotFound(err)) return false;
       throw err;
     }
+    const settings = readSettings(text);
+    if ("problem" in settings) log.warn({ path: SETTINGS_PATH, problem: settings.problem }, "settings ignored");
+    return "waitForChecks" in settings && settings.waitForChecks;
   }
 
   function common(e: { installationId: number; repository: string }) {
@@ -268,20 +291,37 @@ export function createAct(o: ActOptions): Act {
     await submit(intent, deliveryId, action ?? "check_run", log);
   }
 
-  async function onCheckSuite(e: Extract<BerthEvent, { type: "check_suite" }>, deliveryId: string, log: Logger): Promise<void> {
-    const key = gateKey(e.installationId, e.repository, e.sha);
+  async function onCheckSuite(e: Extract<BerthEvent, { type: "check_suite" }>, _deliveryId: string, log: Logger): Promise<void> {
+    await evaluateGate(e.installationId, e.repository, e.sha, log, { fallbackName: e.appName });
+  }
+
+  /**
+   * Release or cancel a deploy that waits for the commit's other check suites. Right after the push, GitHub
+   * may not have opened the other suites yet, so there `atPush` waits unless some suite already ran.
+   */
+  async function evaluateGate(
+    installationId: number,
+    repository: string,
+    sha: string,
+    log: Logger,
+    options: { atPush?: boolean; fallbackName?: string },
+  ): Promise<void> {
+    const key = gateKey(installationId, repository, sha);
     const gate = (await o.state.get(key)) as { intent: Intent; deliveryId: string } | null | undefined;
     if (!gate) return log.debug("no deploy waits for this commit's checks");
-    const github = await o.auth(e.installationId);
-    const { owner, repo } = splitRepository(e.repository);
-    const suites = await github.paginate(github.rest.checks.listSuitesForRef, { owner, repo, ref: e.sha, per_page: 100 });
+    const github = await o.auth(installationId);
+    const { owner, repo } = splitRepository(repository);
+    const suites = await github.paginate(github.rest.checks.listSuitesForRef, { owner, repo, ref: sha, per_page: 100 });
     // GitHub opens a suite for every app with checks access; one that never got a run says nothing.
     const others = suites.filter((s) => s.app?.id !== o.appId && (s.latest_check_runs_count ?? 0) > 0);
-    const failed = others.find((s) => s.status === "completed" && s.conclusion && !["success", "neutral", "skipped"].includes(s.conclusion));
+    if (options.atPush && others.length === 0) return log.debug("no other check suite has run yet");
+    const failed = others.find(
+      (s) => s.status === "completed" && s.conclusion && !["success", "neutral", "skipped"].includes(s.conclusion),
+    );
     if (failed) {
-      await o.state.set(key, null);
-      const name = failed.app?.name ?? e.appName;
+      const name = failed.app?.name ?? options.fallbackName ?? "another app";
       log.info({ suite: name, conclusion: failed.conclusion }, "a check suite failed; deploy canceled");
+      // The deployment is created and then canceled, so the commit shows why it was not deployed.
       const id = await submit(gate.intent, gate.deliveryId, "deploy", log);
       if (id) {
         await submit(
@@ -291,11 +331,13 @@ export function createAct(o: ActOptions): Act {
           log,
         );
       }
-      return;
+    } else if (others.some((s) => s.status !== "completed")) {
+      return log.debug("other check suites still running");
+    } else {
+      await submit(gate.intent, gate.deliveryId, "deploy", log);
     }
-    if (others.some((s) => s.status !== "completed")) return log.debug("other check suites still running");
+    // Cleared only once submitted: if GitHub or the store fails first, acting again finds the gate.
     await o.state.set(key, null);
-    await submit(gate.intent, gate.deliveryId, "deploy", log);
   }
 
   async function onCommand(e: Extract<BerthEvent, { type: "command" }>, deliveryId: string, log: Logger): Promise<void> {

@@ -5,7 +5,8 @@
 import type { Logger } from "pino";
 import type { GitHub, InstallationAuth } from "../github/octokit.js";
 import { isNotFound, readSpecAt, splitRepository } from "../github/source.js";
-import type { AppsPort, PipelinePort, SpecParser } from "./ports.js";
+import { gateKey } from "./act.js";
+import type { AppsPort, KeyValueState, PipelinePort, SpecParser } from "./ports.js";
 import { componentsOn, deployBranch } from "./spec-view.js";
 
 export interface CatchUpOptions {
@@ -21,6 +22,8 @@ export interface CatchUpOptions {
   appAuth?: () => Promise<GitHub>;
   /** Repositories discovery already looked at, by `pushed_at`, so an unchanged one costs no further call. */
   discovered?: Map<string, string>;
+  /** Where deploys waiting for other checks are kept: catch-up leaves those commits to the gate. */
+  state?: KeyValueState;
 }
 
 export interface CatchUpResult {
@@ -94,6 +97,7 @@ export async function catchUp(o: CatchUpOptions): Promise<CatchUpResult> {
       if (head === app.activeSha) continue;
       const known = await o.pipeline.listDeployments(app.key);
       if (known.some((d) => d.sha === head)) continue;
+      if (o.state && (await o.state.get(gateKey(app.key.installationId, app.key.repository, head)))) continue;
       // Only what a push would have deployed: the spec at the head must still deploy this branch on push.
       const fetched = await readSpecAt(github, app.key.repository, head);
       const parsed = fetched ? o.parseSpec(fetched.text, { template: fetched.path.endsWith("deploy.template.yaml") }) : null;

@@ -4,7 +4,8 @@ import { catchUp, startCatchUpLoop } from "../../src/handlers/catch-up.js";
 import type { ManagedApp, PipelinePort, SpecParser } from "../../src/handlers/ports.js";
 import type { Intent } from "../../src/pipeline/types.js";
 import { parseAppSpec } from "../../src/spec/index.js";
-import { API, createTestProbot, deployment, mockToken, silentLog, useStrictNock } from "../github/kit.js";
+import { gateKey } from "../../src/handlers/act.js";
+import { API, createTestProbot, deployment, memoryState, mockToken, silentLog, useStrictNock } from "../github/kit.js";
 import { contentOf, specYaml } from "./harness.js";
 
 const key = { installationId: 42, repository: "octo/shop", environment: "production" };
@@ -12,6 +13,7 @@ const OLD = "1".repeat(40);
 const NEW = "2".repeat(40);
 
 function setup(apps: ManagedApp[], known = [deployment({ app: key, sha: OLD, phase: "ACTIVE" })], discover = false) {
+  const state = memoryState();
   const probot = createTestProbot();
   const submitted: { intent: Intent; deliveryId?: string }[] = [];
   const deliveries = new Set<string>();
@@ -30,13 +32,14 @@ function setup(apps: ManagedApp[], known = [deployment({ app: key, sha: OLD, pha
   const run = () =>
     catchUp({
       ...(discover ? { appAuth: () => probot.auth(), discovered } : {}),
+      state,
       auth: (id) => probot.auth(id),
       apps: { list: async () => apps, remove: async () => {} },
       pipeline,
       parseSpec: parseAppSpec as unknown as SpecParser,
       log: silentLog(),
     });
-  return { run, submitted };
+  return { run, submitted, state };
 }
 
 describe("catchUp", () => {
@@ -80,6 +83,15 @@ describe("catchUp", () => {
       .get("/repos/octo/done/branches/main")
       .reply(200, { commit: { sha: NEW } });
     await expect(run()).resolves.toEqual({ checked: 2, deployed: [] });
+    expect(submitted).toEqual([]);
+  });
+
+  it("leaves a commit that waits for its other checks to the gate", async () => {
+    const { run, submitted, state } = setup([{ id: "a", key, branch: "main", activeSha: OLD }]);
+    await state.set(gateKey(42, "octo/shop", NEW), { intent: {}, deliveryId: "d" });
+    mockToken(42);
+    nock(API).get("/repos/octo/shop/branches/main").reply(200, { commit: { sha: NEW } });
+    await expect(run()).resolves.toEqual({ checked: 1, deployed: [] });
     expect(submitted).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
-import { approvalKey } from "../../src/handlers/act.js";
+import { approvalKey, readSettings } from "../../src/handlers/act.js";
 import { API, example, mockToken, useStrictNock } from "../github/kit.js";
 import { APP_ID, contentOf, createHarness, specYaml } from "./harness.js";
 
@@ -288,17 +288,24 @@ describe("commands", () => {
 describe("waiting for the commit's other checks", () => {
   useStrictNock();
 
-  async function gatedPush(h: ReturnType<typeof createHarness>) {
+  // GitHub has opened CI's suite, with no run yet.
+  const QUEUED_CI = [{ app: { id: 29310, name: "CI" }, status: "queued", conclusion: null, latest_check_runs_count: 0 }];
+
+  async function gatedPush(h: ReturnType<typeof createHarness>, suitesAtPush: unknown[] = QUEUED_CI) {
     mockToken(1);
     mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
     nock(API)
       .get("/repos/Codertocat/Hello-World/contents/.github%2Fberth.yml")
       .query({ ref: HEAD })
-      .reply(200, contentOf("# deploy only what CI passed\nwait_for_checks: true\n"));
+      .reply(200, contentOf("# deploy only what CI passed\nwait_for_checks: true\n"))
+      .get(`/repos/Codertocat/Hello-World/commits/${HEAD}/check-suites`)
+      .query({ per_page: 100 })
+      .reply(200, { total_count: 1, check_suites: suitesAtPush });
     await h.probot.receive({ id: "g-1", name: "push", payload: pushExample() } as never);
     await h.worker.idle();
-    expect(h.submitted).toEqual([]);
+    expect(await h.inbox.list()).toEqual([]);
   }
+
 
   function suiteCompleted(conclusion: string) {
     const p = example<Payload>("check_suite", (x) => x.action === "completed");
@@ -309,9 +316,16 @@ describe("waiting for the commit's other checks", () => {
     return p;
   }
 
+  it("deploys at once when the other suites passed before the push reached Berth", async () => {
+    const h = createHarness();
+    await gatedPush(h, [{ app: { id: 29310, name: "CI" }, status: "completed", conclusion: "success", latest_check_runs_count: 1 }]);
+    expect(h.submitted.map((s) => [s.deliveryId, s.intent.kind])).toEqual([["g-1:deploy", "deploy"]]);
+  });
+
   it("deploys once every other suite that ran has passed", async () => {
     const h = createHarness();
     await gatedPush(h);
+    expect(h.submitted).toEqual([]);
     nock(API)
       .get(`/repos/Codertocat/Hello-World/commits/${HEAD}/check-suites`)
       .query({ per_page: 100 })
@@ -331,6 +345,7 @@ describe("waiting for the commit's other checks", () => {
   it("ends the deployment CANCELED naming the failing suite", async () => {
     const h = createHarness();
     await gatedPush(h);
+    expect(h.submitted).toEqual([]);
     nock(API)
       .get(`/repos/Codertocat/Hello-World/commits/${HEAD}/check-suites`)
       .query({ per_page: 100 })
@@ -349,6 +364,17 @@ describe("waiting for the commit's other checks", () => {
         reason: 'check suite "CI" concluded failure',
       },
     ]);
+  });
+});
+
+describe("readSettings", () => {
+  it("reads wait_for_checks and reports a broken file instead of guessing", () => {
+    expect(readSettings("wait_for_checks: true\n")).toEqual({ waitForChecks: true });
+    expect(readSettings("")).toEqual({ waitForChecks: false });
+    expect(readSettings("other: 1\n")).toEqual({ waitForChecks: false });
+    expect(readSettings("wait_for_checks: yes please\n")).toEqual({ problem: 'wait_for_checks must be true or false, found "yes please"' });
+    expect(readSettings("- a\n")).toEqual({ problem: "must be a mapping of settings" });
+    expect(readSettings("a: [\n")).toMatchObject({ problem: expect.stringContaining("not valid YAML") });
   });
 });
 
