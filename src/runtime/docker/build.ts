@@ -1,7 +1,7 @@
 // Building a component's image on the local engine (classic builder): resolve the context safely, write the
 // Dockerfile (the spec's, or a generated one) and the build-env file into a staging directory in the context,
 // send the context with symlinks kept as symlinks, stream the output line by line, and enforce the timeout.
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type Dockerode from "dockerode";
 import type { BuildRequest, BuildResult, ImageSource } from "../runtime.js";
@@ -78,11 +78,13 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
     [LABEL.deployment]: req.deploymentId,
   };
 
+  let dockerfileText = "";
+
   rmSync(stagingPath, { recursive: true, force: true });
   mkdirSync(stagingPath, { mode: 0o700 });
   try {
     if (dockerfile) {
-      copyFileSync(dockerfile, join(stagingPath, "Dockerfile"));
+      dockerfileText = readFileSync(dockerfile, "utf8");
       const secretValues = new Set(req.secrets);
       const withheld: string[] = [];
       for (const [k, v] of Object.entries(req.buildEnv)) {
@@ -107,7 +109,7 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
         runCommand: req.runCommand,
         outputDir: req.outputDir,
       });
-      writeFileSync(join(stagingPath, "Dockerfile"), text);
+      dockerfileText = text;
       if (usesBuildEnv(facts)) writeFileSync(join(stagingPath, "build-env"), buildEnvFile(req.buildEnv), { mode: 0o600 });
       if (req.kind === "static_site") labels[LABEL.siteOutput] = SITE_ROOT;
       req.log(`no dockerfile_path: generated a ${facts.language} build`);
@@ -118,6 +120,10 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
       if (req.errorDocument) labels[LABEL.siteError] = req.errorDocument;
       if (req.catchallDocument) labels[LABEL.siteCatchall] = req.catchallDocument;
     }
+    // The classic builder turns each `labels` query entry into its own step (a container each); one LABEL
+    // line appended to the last stage costs one.
+    const labelLine = `LABEL ${Object.entries(labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`).join(" ")}`;
+    writeFileSync(join(stagingPath, "Dockerfile"), `${dockerfileText.replace(/\n*$/, "\n")}${labelLine}\n`);
     const tag = imageTag(req.appId, req.component, req.deploymentId);
     const timeout = AbortSignal.timeout(opts.timeoutMs);
     const signal = AbortSignal.any([req.signal, timeout]);
@@ -136,7 +142,6 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
           dockerfile: `${staging}/Dockerfile`,
           nocache: req.noCache,
           buildargs,
-          labels,
           networkmode: "host",
           rm: true,
           forcerm: true,
