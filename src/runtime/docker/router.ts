@@ -313,7 +313,9 @@ export class Router implements RouterControl {
     const started = performance.now();
     const dest = this.resolve(req);
     const component = "component" in dest ? dest.component : "";
-    res.once("close", () => this.metrics.observe(dest.app, component, res.statusCode, (performance.now() - started) / 1000));
+    if (this.metrics !== noMetrics) {
+      res.once("close", () => this.metrics.observe(dest.app, component, res.statusCode, (performance.now() - started) / 1000));
+    }
     if ("page" in dest) {
       sendPage(res, dest.page);
       return;

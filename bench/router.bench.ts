@@ -1,0 +1,195 @@
+// Router throughput and p99 latency, measured with wrk against the same backend three ways in one run:
+// directly, through nginx (1 worker, keep-alive upstream), and through Berth's router. The backend is a
+// node http server in a child process, so neither proxy shares its event loop with it.
+//   npm run bench router          BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=2 to change the load
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { Router } from "../src/runtime/docker/router.js";
+
+const WRK = "/usr/bin/wrk";
+const NGINX = "/usr/sbin/nginx";
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+// Targets are measured in interleaved rounds and each keeps its best round, so a burst of other work on the
+// machine during one run does not decide the comparison.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const HOST = "web.localhost";
+
+interface Result {
+  name: string;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const BACKEND_SOURCE = `
+const http = require("node:http");
+const body = Buffer.from("hello from the backend\\n".repeat(8));
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { "content-type": "text/plain", "content-length": body.length });
+  res.end(body);
+});
+server.keepAliveTimeout = 60000;
+server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
+`;
+
+function startBackend(): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["-e", BACKEND_SOURCE], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    child.once("error", reject);
+    child.stdout!.once("data", (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
+  });
+}
+
+async function startNginx(dir: string, backendPort: number): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const conf = join(dir, "nginx.conf");
+  writeFileSync(
+    conf,
+    `worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream backend { server 127.0.0.1:${backendPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+    }
+  }
+}
+`,
+  );
+  const child = spawn(NGINX, ["-p", dir, "-c", conf, "-e", join(dir, "error.log")], { stdio: ["ignore", "inherit", "inherit"] });
+  await waitForPort(port);
+  return { child, port };
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/`, { headers: { host: HOST } }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing answered on 127.0.0.1:${port} within 5 s`);
+}
+
+function toMs(value: string): number {
+  const match = /^([\d.]+)(us|ms|s)$/.exec(value);
+  if (!match) return NaN;
+  const n = Number(match[1]);
+  return match[2] === "us" ? n / 1000 : match[2] === "s" ? n * 1000 : n;
+}
+
+function runWrk(name: string, port: number, seconds: number): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const args = ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--latency", "-H", `Host: ${HOST}`, `http://127.0.0.1:${port}/`];
+    const child = spawn(WRK, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.once("error", reject);
+    child.once("close", () => {
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+      const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? "";
+      const p99 = /^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? "";
+      const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      const errors = socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      if (!Number.isFinite(rps)) reject(new Error(`could not read wrk's output for ${name}:\n${out}`));
+      else resolve({ name, rps, p50Ms: toMs(p50), p99Ms: toMs(p99), errors, non2xx });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(WRK)) {
+    console.log(`wrk not found at ${WRK}; install it with: sudo apt-get install wrk`);
+    return;
+  }
+  if (!existsSync(NGINX)) {
+    console.log(`nginx not found at ${NGINX}; install it with: sudo apt-get install nginx`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "berth-router-bench-"));
+  const backend = await startBackend();
+  const nginx = await startNginx(dir, backend.port);
+  const router = new Router({ port: 0, baseDomain: "localhost", log: pino({ level: "warn" }) });
+  const routerPort = await router.listen();
+  router.setApp({ name: "web", domains: [], routes: [{ component: "web", pathPrefix: "/", preservePathPrefix: false }] });
+  router.addBackend("web", "web", { id: "bench", url: `http://127.0.0.1:${backend.port}` });
+
+  try {
+    const targets: [string, number][] = [
+      ["direct", backend.port],
+      ["nginx", nginx.port],
+      ["berth router", routerPort],
+    ];
+    // Router runs in this process, so wrk's child is spawned asynchronously and the router keeps serving.
+    for (const [name, port] of targets) await runWrk(`${name} (warm-up)`, port, 1);
+    const best = new Map<string, Result>();
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, port] of targets) {
+        const result = await runWrk(name, port, SECONDS);
+        console.log(`round ${round}: ${name} ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms`);
+        const previous = best.get(name);
+        if (!previous || result.rps > previous.rps) best.set(name, result);
+      }
+    }
+    const results = targets.map(([name]) => best.get(name)!);
+
+    console.log(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, GET / (${192}-byte body), keep-alive, best of ${ROUNDS} rounds, ${new Date().toISOString()}`);
+    console.log("target          req/s      p50 ms   p99 ms   errors  non-2xx");
+    for (const r of results) {
+      console.log(
+        `${r.name.padEnd(14)} ${r.rps.toFixed(0).padStart(8)}  ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${String(r.errors).padStart(8)} ${String(r.non2xx).padStart(8)}`,
+      );
+    }
+    const [direct, viaNginx, viaRouter] = results as [Result, Result, Result];
+    console.log(`router / nginx throughput: ${(viaRouter.rps / viaNginx.rps).toFixed(2)} (target >= 0.5)`);
+    console.log(`router / direct throughput: ${(viaRouter.rps / direct.rps).toFixed(2)}`);
+    console.log(`router / nginx p99 latency: ${(viaRouter.p99Ms / viaNginx.p99Ms).toFixed(2)}`);
+    const load = spawnSync("cat", ["/proc/loadavg"], { encoding: "utf8" }).stdout.trim();
+    console.log(`load average at the end: ${load}`);
+  } finally {
+    await router.close();
+    nginx.child.kill("SIGQUIT");
+    backend.child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
