@@ -1,16 +1,10 @@
 // `berth spec validate` and `berth spec print`: offline, on a file in the working tree.
-import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { formatProblem, parseAppSpec, type Problem, type SpecResult } from "../spec/index.js";
+import { formatProblem, isDeployTemplate, parseAppSpec, type Problem, type SpecResult } from "../spec/index.js";
 import { EXIT, type CliIo, type Command } from "./run-cli.js";
 
 const DEFAULT_PATH = ".do/app.yaml";
-
-/** `deploy.template.yaml` keeps the spec under `spec:`; everything else is a plain app spec. */
-function isTemplate(path: string): boolean {
-  return /^deploy\.template\.ya?ml$/.test(basename(path));
-}
 
 type Loaded = { ok: true; result: SpecResult } | { ok: false; code: number };
 
@@ -22,7 +16,7 @@ async function load(path: string, io: CliIo): Promise<Loaded> {
     io.stderr(`berth: cannot read ${path}: ${osReason(err)}\n`);
     return { ok: false, code: EXIT.failure };
   }
-  return { ok: true, result: parseAppSpec(text, { template: isTemplate(path) }) };
+  return { ok: true, result: parseAppSpec(text, { template: isDeployTemplate(path) }) };
 }
 
 /** "no such file or directory (ENOENT)" from Node's "ENOENT: no such file or directory, open 'x'". */

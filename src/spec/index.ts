@@ -2,6 +2,7 @@
 export { parseAppSpec } from "./parse-app-spec.js";
 export type { Problem, SpecResult, ParseAppSpecOptions } from "./parse-app-spec.js";
 export { formatProblem } from "./format-problem.js";
+export { isDeployTemplate } from "./is-deploy-template.js";
 export { resolveComponentEnv, findBindables } from "./bindables.js";
 export type { BindContext, BindableRef, ComponentBindings, DatabaseBindings, ResolvedEnv } from "./bindables.js";
 export { instanceSize, INSTANCE_SIZES, LEGACY_INSTANCE_SIZES } from "./instance-sizes.js";

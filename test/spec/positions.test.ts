@@ -1,6 +1,6 @@
 // Ranges: where a problem starts and ends, for annotations on the exact characters.
 import { describe, expect, it } from "vitest";
-import { formatProblem, parseAppSpec } from "../../src/spec/index.js";
+import { formatProblem, isDeployTemplate, parseAppSpec } from "../../src/spec/index.js";
 
 describe("problem ranges", () => {
   it("spans a scalar value, end exclusive", () => {
@@ -81,5 +81,15 @@ describe("deploy templates", () => {
   it("returns the inner spec of a valid template", () => {
     const { spec } = parseAppSpec("spec:\n  name: app\n", { template: true });
     expect(spec?.name).toBe("app");
+  });
+});
+
+describe("isDeployTemplate", () => {
+  it("recognises deploy.template.yaml by file name only", () => {
+    expect(isDeployTemplate(".do/deploy.template.yaml")).toBe(true);
+    expect(isDeployTemplate("deploy.template.yml")).toBe(true);
+    expect(isDeployTemplate("C:\\repo\\.do\\deploy.template.yaml")).toBe(true);
+    expect(isDeployTemplate(".do/app.yaml")).toBe(false);
+    expect(isDeployTemplate(".do/my-deploy.template.yaml")).toBe(false);
   });
 });
