@@ -201,7 +201,8 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", () => {
   });
 
   it("deploys pushes whose deliveries never arrived: at start after a restart, and at each catch-up", async () => {
-    await berth!.stop({ keepData: true });
+    const { killed } = await berth!.stop({ keepData: true });
+    expect(killed, `Berth did not exit on SIGTERM:\n${berth!.output.slice(-30).join("\n")}`).toBe(false);
     const whileDown = push("v6-while-down");
     berth = await BerthProcess.start(fake, { webhookSecret: SECRET, catchUpInterval: "2s", restartOf: berth });
     const first = await deployed(whileDown.sha);

@@ -153,25 +153,29 @@ export class BerthProcess {
     return this.output.filter((l) => l.includes(text));
   }
 
-  /** SIGTERM to the whole process group (SIGKILL after 15 s); the data directory goes too unless `keepData`. */
-  async stop(options: { keepData?: boolean } = {}): Promise<void> {
-    if (this.running && this.child.pid) {
-      try {
-        process.kill(-this.child.pid, "SIGTERM");
-      } catch {
-        // already gone
+  /**
+   * SIGTERM to the whole process group, then SIGKILL to whatever of it is left after `graceMs`: npm exits as soon
+   * as it forwards the signal, so Berth's own exit is only seen by asking for the group. The data directory goes
+   * too unless `keepData`. Resolves with whether Berth had to be killed.
+   */
+  async stop(options: { keepData?: boolean; graceMs?: number } = {}): Promise<{ killed: boolean }> {
+    const pgid = this.child.pid;
+    let killed = false;
+    if (pgid && groupAlive(pgid)) {
+      signalGroup(pgid, "SIGTERM");
+      const deadline = Date.now() + (options.graceMs ?? 15_000);
+      while (groupAlive(pgid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      if (groupAlive(pgid)) {
+        killed = true;
+        this.output.push(`[e2e harness] Berth did not exit within ${options.graceMs ?? 15_000} ms of SIGTERM; killed`);
+        signalGroup(pgid, "SIGKILL");
+        const killDeadline = Date.now() + 5_000;
+        while (groupAlive(pgid) && Date.now() < killDeadline) await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-this.child.pid!, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }, 15_000);
-      await this.exited;
-      clearTimeout(timer);
     }
+    await this.exited;
     if (!options.keepData) rmSync(this.dataDir, { recursive: true, force: true });
+    return { killed };
   }
 
   /** Resolves once Berth's HTTP server answers anything; rejects with its output if it exits first. */
@@ -189,6 +193,23 @@ export class BerthProcess {
       }
       await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, 100))]);
     }
+  }
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // the group is gone
+  }
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
