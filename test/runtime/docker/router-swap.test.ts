@@ -83,4 +83,4 @@ it("swaps backends while a few thousand keep-alive requests run, with no error a
   expect(drained).toHaveLength(GENERATIONS * PER_GENERATION);
   // Every generation took traffic, so the swaps happened while the load ran.
   for (const b of started) expect({ id: b.id, served: b.hits > 0 }).toEqual({ id: b.id, served: true });
-});
+}, 60_000);

@@ -98,6 +98,15 @@ describe("routing", () => {
     );
   });
 
+  it("forgets a removed app's hosts and backends", async () => {
+    router.setApp(webApp);
+    router.addBackend("web", "site", await backend("site-1"));
+    router.removeApp("web");
+    expect((await get(port, "web.localhost", "/")).status).toBe(404);
+    router.setApp(webApp);
+    expect((await get(port, "web.localhost", "/")).status).toBe(503);
+  });
+
   it("round-robins among a component's backends", async () => {
     router.setApp(webApp);
     for (const id of ["a", "b", "c"]) router.addBackend("web", "site", await backend(id));
