@@ -21,6 +21,7 @@ import type {
 import { RuntimeError } from "../runtime.js";
 import { buildImage } from "./build.js";
 import { bridgeNetworkName, containerSpecFor, type NetworkMode, type RolloutRecord } from "./container-spec.js";
+import { dockerDevDatabases, resolveDatabases, type DatabaseComponent, type ResolvedDatabases } from "./databases.js";
 import { DEFAULT_BASE_IMAGES, type BaseImages } from "./dockerfile.js";
 import { freePort, logTail, removeContainer, sleep } from "./engine.js";
 import { httpProbe, tcpProbe, waitHealthy, type ProbeResult } from "./health.js";
@@ -50,6 +51,8 @@ export interface DockerRuntimeOptions {
   /** Host mode: range of stable ports behind `${component.PRIVATE_URL}`; default 20000–29999. */
   privatePortBase?: number;
   privatePortCount?: number;
+  /** Operator-configured databases (`readDatabasesConfig(env)`) and the image for dev databases. */
+  databases?: { configured: Record<string, string>; devImage?: string };
   /** Extra labels on every container and image (tests label theirs for cleanup). */
   labels?: Record<string, string>;
   log: Logger;
@@ -77,6 +80,8 @@ export interface AdoptResult {
 
 export type DockerRuntime = Runtime & {
   adopt(): Promise<AdoptResult>;
+  /** `${db.*}` bindables for an app's `databases` (configured URLs, else a dev PostgreSQL container). */
+  resolveDatabases(databases: readonly DatabaseComponent[], appId: string): Promise<ResolvedDatabases>;
   /** Stops the private-address forwarders (host mode). */
   close(): void;
 };
@@ -420,6 +425,15 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     }
     const all = !components?.length;
     if (all) {
+      const dbs = await docker.listContainers({
+        all: true,
+        filters: { label: [`${LABEL.managed}=true`, `${LABEL.role}=database`, `${LABEL.app}=${appId}`] },
+      });
+      for (const info of dbs) {
+        await removeContainer(docker.getContainer(info.Id));
+        const volume = info.Names[0]?.replace(/^\//, "");
+        if (volume) await docker.getVolume(volume).remove().catch(() => undefined);
+      }
       if (appName) router.removeApp(appName);
       routing.delete(appId);
       if (opts.network === "bridge") {
@@ -533,6 +547,17 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     },
     publicUrl: (appName: string) => router.publicUrl(appName),
     adopt,
+    resolveDatabases: (databases, appId) =>
+      resolveDatabases(databases, appId, {
+        configured: opts.databases?.configured ?? {},
+        provisionDev: dockerDevDatabases({
+          docker,
+          image: opts.databases?.devImage ?? "postgres:16",
+          network: opts.network,
+          labels: opts.labels,
+          ensureNetwork: bridgeNetwork,
+        }),
+      }),
     close: () => privatePorts.close(),
   };
 }
