@@ -11,6 +11,8 @@ import type { GitHub, InstallationAuth } from "./octokit.js";
 /** Where a repository's spec may live, in the order Berth looks (App Platform's two file forms). */
 export const SPEC_PATHS = [".do/app.yaml", ".do/deploy.template.yaml"] as const;
 
+const MAX_TOKENS_KEPT = 50;
+
 export function splitRepository(repository: string): { owner: string; repo: string } {
   const [owner, repo, ...rest] = repository.split("/");
   if (!owner || !repo || rest.length > 0) throw new Error(`"${repository}" is not an owner/name repository`);
@@ -83,7 +85,11 @@ export class GitHubSource implements SourceProvider {
   async #github(installationId: number): Promise<GitHub> {
     const github = await this.#auth(installationId);
     const auth = (await github.auth({ type: "installation" })) as { token?: string };
-    if (auth.token) this.#tokens.add(auth.token);
+    if (auth.token && !this.#tokens.has(auth.token)) {
+      this.#tokens.add(auth.token);
+      // Tokens live an hour; the newest few are all that can still show up in output.
+      if (this.#tokens.size > MAX_TOKENS_KEPT) this.#tokens.delete(this.#tokens.values().next().value as string);
+    }
     return github;
   }
 }
