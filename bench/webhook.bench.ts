@@ -1,0 +1,200 @@
+// Webhook acknowledgement latency: 500 signed push deliveries sent to Berth (started with `npm start` against the
+// fake GitHub, as the e2e tests do) while two deploys run, against the same deliveries sent to a bare Node http
+// server that only verifies the signature. Prints p50/p99/max for both; the target is Berth's p99 under 50 ms.
+import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Worker } from "node:worker_threads";
+import { ensureTestImages } from "../test/helpers/docker-images.js";
+import { dockerUnavailable } from "../test/helpers/services.js";
+import { pushEvent, sendWebhook, signature, startFakeGitHub, type Commit, type FakeGitHub } from "../test/fake-github/index.js";
+import { BerthProcess, DockerJanitor, testRepositoryFiles, uniqueName } from "../test/e2e/harness.js";
+
+const DELIVERIES = 500;
+const WARM_UP = 20;
+/** Deliveries in flight at once; GitHub sends an installation's deliveries concurrently too. */
+const CONCURRENCY = 4;
+const SECRET = "bench-webhook-secret";
+
+/** One delivery, serialized and signed ahead of time so the timed loop only sends. */
+interface Delivery {
+  headers: Record<string, string>;
+  body: string;
+}
+
+function prepare(event: string, payload: unknown): Delivery {
+  const body = JSON.stringify(payload);
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "user-agent": "GitHub-Hookshot/bench",
+      "x-github-event": event,
+      "x-github-delivery": randomUUID(),
+      "x-hub-signature-256": signature(SECRET, body),
+    },
+  };
+}
+
+/**
+ * The load generator, run in a worker thread so the fake GitHub answering Berth on the main thread cannot delay
+ * its clock: sends every delivery with CONCURRENCY in flight over keep-alive connections and posts back each
+ * one's latency in ms. Plain JavaScript, because worker threads do not get tsx's loader.
+ */
+const LOAD_GENERATOR = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { Agent, request } = require("node:http");
+const { url, deliveries, concurrency } = workerData;
+const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+const target = new URL(url);
+const send = (d) => new Promise((resolve, reject) => {
+  const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", agent,
+    headers: { ...d.headers, "content-length": Buffer.byteLength(d.body) } }, (res) => {
+    res.resume();
+    res.on("end", () => res.statusCode < 300 ? resolve() : reject(new Error("delivery answered " + res.statusCode)));
+  });
+  req.on("error", reject);
+  req.end(d.body);
+});
+const latencies = [];
+let next = 0;
+const loop = async () => {
+  while (next < deliveries.length) {
+    const d = deliveries[next++];
+    const start = performance.now();
+    await send(d);
+    latencies.push(performance.now() - start);
+  }
+};
+Promise.all(Array.from({ length: concurrency }, loop)).then(() => { agent.destroy(); parentPort.postMessage(latencies); });
+`;
+
+function measure(url: string, deliveries: Delivery[]): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(LOAD_GENERATOR, { eval: true, workerData: { url, deliveries, concurrency: CONCURRENCY } });
+    worker.once("message", (latencies: number[]) => resolve(latencies));
+    worker.once("error", reject);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function summary(label: string, latencies: number[]): { p50: number; p99: number } {
+  const sorted = latencies.toSorted((a, b) => a - b);
+  const p50 = percentile(sorted, 50);
+  const p99 = percentile(sorted, 99);
+  console.log(
+    `${label.padEnd(34)} n=${sorted.length}  p50 ${p50.toFixed(1).padStart(6)} ms  p99 ${p99.toFixed(1).padStart(6)} ms  max ${sorted.at(-1)!.toFixed(1).padStart(6)} ms`,
+  );
+  return { p50, p99 };
+}
+
+/** The peer: Node's http server, reading the body and checking X-Hub-Signature-256, nothing else. */
+async function startBareServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const expected = Buffer.from(`sha256=${createHmac("sha256", SECRET).update(Buffer.concat(chunks)).digest("hex")}`);
+      const given = Buffer.from(String(req.headers["x-hub-signature-256"] ?? ""));
+      const ok = given.length === expected.length && timingSafeEqual(given, expected);
+      res.writeHead(ok ? 202 : 401).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const FINAL = ["success", "failure", "error"];
+
+
+/** Keeps one deploy of `repository` running: push, deliver, wait until it is final, again, until stopped. */
+function keepDeploying(fake: FakeGitHub, berth: BerthProcess, repository: string, stop: { now: boolean }) {
+  const finished: Array<{ sha: string; state: string }> = [];
+  let started: Commit | undefined;
+  const done = (async () => {
+    for (let i = 0; !stop.now; i++) {
+      started = fake.state.push(repository, "main", { "README.md": `bench deploy ${i}\n` });
+      const sha = started.sha;
+      await sendWebhook(berth.webhookUrl, { event: "push", payload: pushEvent(fake, repository, "main", started), secret: SECRET });
+      const d = await fake.until(
+        () => fake.state.deployments.find((x) => x.sha === sha && FINAL.includes(x.statuses.at(-1)?.state ?? "")),
+        `bench deploy of ${repository}@${sha.slice(0, 7)}`,
+        180_000,
+      );
+      finished.push({ sha, state: d.statuses.at(-1)!.state });
+    }
+  })();
+  const running = () => {
+    const sha = started?.sha;
+    return fake.state.deployments.some((d) => d.sha === sha && ["queued", "in_progress"].includes(d.statuses.at(-1)?.state ?? ""));
+  };
+  return { finished, done, running };
+}
+
+async function main(): Promise<void> {
+  const reason = dockerUnavailable();
+  if (reason) {
+    console.log(`webhook bench skipped: ${reason}`);
+    return;
+  }
+  const baseImage = ensureTestImages().node;
+  const fake = await startFakeGitHub({ checkResponses: false });
+  const names = [uniqueName("bench-a"), uniqueName("bench-b"), uniqueName("bench-noise")];
+  const janitors = names.map((n) => new DockerJanitor(n));
+  for (const name of names) fake.state.addRepository({ owner: "acme", name, files: testRepositoryFiles(name, `acme/${name}`, "v1", baseImage) });
+  fake.state.addInstallation("acme", names.map((n) => `acme/${n}`));
+  let berth: BerthProcess | undefined;
+  const bare = await startBareServer();
+  try {
+    berth = await BerthProcess.start(fake, { webhookSecret: SECRET });
+
+    // Two deploys kept running for the whole measurement: each app redeploys as soon as its last deploy ends.
+    const stop = { now: false };
+    const loops = names.slice(0, 2).map((name) => keepDeploying(fake, berth!, `acme/${name}`, stop));
+    await fake.until(() => loops.every((l) => l.running()), "both bench deploys in progress", 120_000);
+
+    // The measured deliveries: pushes to a branch nobody deploys, each a distinct delivery.
+    const noise = `acme/${names[2]}`;
+    const deliveries = Array.from({ length: DELIVERIES + WARM_UP }, (_, i) => {
+      const commit = fake.state.push(noise, "feature", { "notes.txt": `change ${i}\n` });
+      return prepare("push", pushEvent(fake, noise, "feature", commit));
+    });
+
+    const deploysBefore = loops.map((l) => l.finished.length);
+    const samples: boolean[] = [];
+    const sampler = setInterval(() => samples.push(loops.every((l) => l.running())), 50);
+    const berthLatencies = (await measure(berth.webhookUrl, deliveries)).slice(WARM_UP);
+    clearInterval(sampler);
+    const deploysDuring = loops.map((l, i) => l.finished.slice(deploysBefore[i]));
+    const bareLatencies = (await measure(bare.url, deliveries)).slice(WARM_UP);
+    stop.now = true;
+    await Promise.all(loops.map((l) => l.done));
+
+    console.log(`${DELIVERIES} signed push deliveries, ${CONCURRENCY} in flight, after ${WARM_UP} warm-up`);
+    const b = summary("Berth (npm start, 2 deploys running)", berthLatencies);
+    const p = summary("bare node:http + HMAC check", bareLatencies);
+    const states = deploysDuring.flat().map((d) => d.state);
+    console.log(
+      `deploys that finished during Berth's measurement: ${states.length} (${states.filter((s) => s === "success").length} success); ` +
+        `both apps had a deploy queued or running in ${Math.round((100 * samples.filter(Boolean).length) / Math.max(samples.length, 1))}% of ${samples.length} samples 50 ms apart`,
+    );
+    console.log(`Berth p99 target < 50 ms: ${b.p99 < 50 ? "met" : "NOT met"} (${(b.p99 / p.p99).toFixed(1)}x the bare server's p99)`);
+  } finally {
+    if (berth) {
+      const started = performance.now();
+      const { killed } = await berth.stop({ graceMs: 60_000 });
+      console.log(`Berth ${killed ? "did NOT exit within 60 s of SIGTERM and was killed" : `exited ${((performance.now() - started) / 1000).toFixed(1)} s after SIGTERM`}`);
+    }
+    await bare.close();
+    for (const j of janitors) j.cleanup();
+    await fake.close();
+  }
+}
+
+await main();
