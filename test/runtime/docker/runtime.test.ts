@@ -315,6 +315,16 @@ describe.skipIf(dockerUnavailable())("Docker runtime on the real engine", () => 
     expect((await get(routerPort, "site.localhost", "/")).status).toBe(404);
   });
 
+  it("gives a service a stable private address that follows its current instances (host mode)", async () => {
+    const address = runtime.privateAddress("priv", "web", 8080);
+    expect(address.host).toBe("127.0.0.1");
+    expect(runtime.privateAddress("priv", "web", 8080)).toEqual(address);
+    await runtime.rollout(rolloutRequest("priv", "v1", { instanceCount: 1 }));
+    expect(await get(address.port, "anything")).toEqual({ status: 200, body: "v1" });
+    await runtime.rollout(rolloutRequest("priv", "v2", { instanceCount: 1, termination: { drainSeconds: 0, gracePeriodSeconds: 2 } }));
+    expect(await get(address.port, "anything")).toEqual({ status: 200, body: "v2" });
+  });
+
   it("removes every instance of an app", async () => {
     await runtime.rollout(rolloutRequest("gone", "v1", { instanceCount: 1 }));
     await runtime.remove("gone");
