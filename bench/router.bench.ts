@@ -51,8 +51,25 @@ server.keepAliveTimeout = 60000;
 server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
 `;
 
-function startBackend(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ["-e", BACKEND_SOURCE], { stdio: ["ignore", "pipe", "inherit"] });
+// The least a Node proxy can do (http.request + pipe, keep-alive agent, no routing): separates what Node's
+// HTTP stack costs on this machine from what the router's own work adds.
+const MINIMAL_PROXY_SOURCE = `
+const http = require("node:http");
+const port = Number(process.argv[1]);
+const agent = new http.Agent({ keepAlive: true });
+const server = http.createServer((req, res) => {
+  const out = http.request({ host: "127.0.0.1", port, path: req.url, method: req.method, headers: req.headers, agent }, (r) => {
+    res.writeHead(r.statusCode, r.headers);
+    r.pipe(res);
+  });
+  out.on("error", () => res.destroy());
+  req.pipe(out);
+});
+server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
+`;
+
+function startNode(source: string, ...args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["-e", source, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.stdout!.once("data", (d: Buffer) => resolve({ child, port: Number(d.toString().trim()) }));
@@ -145,7 +162,8 @@ async function main(): Promise<void> {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), "berth-router-bench-"));
-  const backend = await startBackend();
+  const backend = await startNode(BACKEND_SOURCE);
+  const minimal = await startNode(MINIMAL_PROXY_SOURCE, String(backend.port));
   const nginx = await startNginx(dir, backend.port);
   const router = new Router({ port: 0, baseDomain: "localhost", log: pino({ level: "warn" }) });
   const routerPort = await router.listen();
@@ -156,6 +174,7 @@ async function main(): Promise<void> {
     const targets: [string, number][] = [
       ["direct", backend.port],
       ["nginx", nginx.port],
+      ["minimal node", minimal.port],
       ["berth router", routerPort],
     ];
     // Router runs in this process, so wrk's child is spawned asynchronously and the router keeps serving.
@@ -171,16 +190,17 @@ async function main(): Promise<void> {
     }
     const results = targets.map(([name]) => best.get(name)!);
 
-    console.log(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, GET / (${192}-byte body), keep-alive, best of ${ROUNDS} rounds, ${new Date().toISOString()}`);
+    console.log(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, GET / (184-byte body), keep-alive, best of ${ROUNDS} rounds, ${new Date().toISOString()}`);
     console.log("target          req/s      p50 ms   p99 ms   errors  non-2xx");
     for (const r of results) {
       console.log(
         `${r.name.padEnd(14)} ${r.rps.toFixed(0).padStart(8)}  ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${String(r.errors).padStart(8)} ${String(r.non2xx).padStart(8)}`,
       );
     }
-    const [direct, viaNginx, viaRouter] = results as [Result, Result, Result];
+    const [direct, viaNginx, viaMinimal, viaRouter] = results as [Result, Result, Result, Result];
     console.log(`router / nginx throughput: ${(viaRouter.rps / viaNginx.rps).toFixed(2)} (target >= 0.5)`);
     console.log(`router / direct throughput: ${(viaRouter.rps / direct.rps).toFixed(2)}`);
+    console.log(`router / minimal node proxy throughput: ${(viaRouter.rps / viaMinimal.rps).toFixed(2)}`);
     console.log(`router / nginx p99 latency: ${(viaRouter.p99Ms / viaNginx.p99Ms).toFixed(2)}`);
     const load = spawnSync("cat", ["/proc/loadavg"], { encoding: "utf8" }).stdout.trim();
     console.log(`load average at the end: ${load}`);
@@ -188,6 +208,7 @@ async function main(): Promise<void> {
     await router.close();
     nginx.child.kill("SIGQUIT");
     backend.child.kill();
+    minimal.child.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }
