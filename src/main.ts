@@ -171,7 +171,7 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
     const discovered = new Map<string, string>();
     const stopCatchUp = startCatchUpLoop(
       async () => {
-        await worker.resume();
+        await worker.resume({ olderThanMs: 60_000 });
         const result = await catchUp({
           auth,
           apps,

@@ -41,9 +41,16 @@ export class EventWorker {
     this.#chains.set(key, next);
   }
 
-  /** Act on everything left in the inbox (after a restart, or after GitHub was down). */
-  async resume(): Promise<void> {
-    for (const entry of await this.#o.inbox.list()) this.accept(entry);
+  /**
+   * Act on what is left in the inbox (after a restart, or after GitHub was down). With `olderThanMs`, only
+   * entries received that long ago: with several replicas on one database, a fresh entry is being handled
+   * by the replica that received it.
+   */
+  async resume(options: { olderThanMs?: number } = {}): Promise<void> {
+    const cutoff = Date.now() - (options.olderThanMs ?? 0);
+    for (const entry of await this.#o.inbox.list()) {
+      if (Date.parse(entry.receivedAt) <= cutoff) this.accept(entry);
+    }
   }
 
   async idle(): Promise<void> {
