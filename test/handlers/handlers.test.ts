@@ -203,6 +203,23 @@ describe("pull_request", () => {
     expect(await h.state.get(approvalKey(1, "Codertocat/Hello-World", 2))).toEqual({ sha: PR_HEAD, by: "maintainer" });
   });
 
+  it("builds no preview when the spec at the head is invalid, and says why in the spec check", async () => {
+    const h = createHarness();
+    mockToken(1);
+    mockSpec("Codertocat/Hello-World", PR_HEAD, "name: hello\nservices:\n  - name: web\n    instance_count: 0\n");
+    let check: Payload = {};
+    nock(API).post("/repos/Codertocat/Hello-World/check-runs", (b) => ((check = b), true)).reply(201, { id: 5 });
+    await h.probot.receive({ id: "p-2", name: "pull_request", payload: prExample("reopened") } as never);
+    await h.worker.idle();
+    expect(h.submitted).toEqual([]);
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.title).toBe("2 errors in .do/app.yaml");
+    expect(check.output.annotations.map((a: Payload) => [a.start_line, a.title])).toEqual([
+      [3, "services[0]"],
+      [4, "services[0].instance_count"],
+    ]);
+  });
+
   it("refuses commands from people without write access", async () => {
     const h = createHarness();
     const comment = example<Payload>("issue_comment", (p) => p.action === "created" && Boolean(p.installation));
