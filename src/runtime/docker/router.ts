@@ -60,6 +60,14 @@ interface Pool {
   site: ServedSite | null;
 }
 
+interface Attempt {
+  /** Backends this request was sent to. */
+  tried: Set<BackendState>;
+  staleRetried: boolean;
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 interface AppState {
   app: RouterApp;
   routes: AppRoute[];
@@ -89,6 +97,8 @@ export class Router implements RouterControl {
   private readonly log: Logger;
   private readonly trustForwarded: boolean;
   private boundPort: number | undefined;
+  /** Requests whose latest attempt went out on a kept-alive connection (see `forward`). */
+  private readonly sentOnReusedSocket = new WeakSet<IncomingMessage>();
 
   constructor(private readonly opts: RouterOptions) {
     if (opts.publicUrlTemplate !== undefined) validatePublicUrlTemplate(opts.publicUrlTemplate);
@@ -99,6 +109,10 @@ export class Router implements RouterControl {
     this.proxy.on("error", (err) => this.log.warn({ err }, "proxy error outside a request"));
     // http-proxy-3 pipes the backend's response without watching it: a backend that dies mid-response would
     // leave the client waiting forever. Cut the client off instead, so it sees the failure (never retried).
+    this.proxy.on("proxyReq", (proxyReq, req) => {
+      if (proxyReq.reusedSocket) this.sentOnReusedSocket.add(req);
+      else this.sentOnReusedSocket.delete(req);
+    });
     this.proxy.on("proxyRes", (proxyRes, _req, res) => {
       proxyRes.once("close", () => {
         if (!proxyRes.complete) res.destroy();
@@ -332,16 +346,17 @@ export class Router implements RouterControl {
     }
     this.setForwardedHeaders(req);
     req.url = dest.url;
-    this.forward(req, res, dest, new Set());
+    this.forward(req, res, dest, { tried: new Set(), staleRetried: false });
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, dest: Destination, tried: Set<BackendState>): void {
-    const state = dest.pool && this.pick(dest.pool, tried);
+  private forward(req: IncomingMessage, res: ServerResponse, dest: Destination, attempt: Attempt, again?: BackendState): void {
+    const state = again ?? (dest.pool && this.pick(dest.pool, attempt.tried));
     if (!state) {
-      sendPage(res, tried.size > 0 ? pages.unreachable(dest.app, dest.component) : pages.noInstance(dest.app, dest.component));
+      const page = attempt.tried.size > 0 ? pages.unreachable(dest.app, dest.component) : pages.noInstance(dest.app, dest.component);
+      sendPage(res, page);
       return;
     }
-    tried.add(state);
+    attempt.tried.add(state);
     state.inFlight++;
     let released = false;
     const release = () => {
@@ -355,14 +370,34 @@ export class Router implements RouterControl {
       res.off("close", release);
       release();
       if (res.destroyed || req.socket.destroyed) return;
-      // Safe to send again only when the backend never accepted the connection and no body was consumed.
-      if (err.code === "ECONNREFUSED" && !res.headersSent && !req.readableDidRead) {
+      const log = { app: dest.app, component: dest.component, backend: state.backend.id };
+      const unsent = !res.headersSent && !req.readableDidRead;
+      // Safe to send again: the backend never accepted the connection, and no body was consumed.
+      if (err.code === "ECONNREFUSED" && unsent) {
         this.metrics.retried(dest.app, dest.component);
-        this.log.debug({ app: dest.app, component: dest.component, backend: state.backend.id }, "connection refused; trying another instance");
-        this.forward(req, res, dest, tried);
+        this.log.debug(log, "connection refused; trying another instance");
+        this.forward(req, res, dest, attempt);
         return;
       }
-      this.log.warn({ err, app: dest.app, component: dest.component, backend: state.backend.id }, "proxying failed");
+      // The keep-alive race: the instance closed an idle connection just as we reused it (servers that do
+      // not announce their idle timeout, e.g. gunicorn's 2 s, cause it). The request most likely never
+      // reached the app, so a safe one (GET, HEAD, OPTIONS) goes once more, to the same instance, on a
+      // fresh connection. Anything else, or a second reset, is the app's failure and answered 502.
+      if (
+        err.code === "ECONNRESET" &&
+        unsent &&
+        !attempt.staleRetried &&
+        this.sentOnReusedSocket.has(req) &&
+        SAFE_METHODS.has(req.method ?? "")
+      ) {
+        attempt.staleRetried = true;
+        for (const sockets of Object.values(state.agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+        this.metrics.retried(dest.app, dest.component);
+        this.log.debug(log, "kept-alive connection was closed by the instance; sending again on a new one");
+        this.forward(req, res, dest, attempt, state);
+        return;
+      }
+      this.log.warn({ ...log, err }, "proxying failed");
       if (res.headersSent) res.destroy();
       else sendPage(res, pages.badGateway(dest.app, dest.component));
     });

@@ -141,6 +141,24 @@ describe("failures", () => {
     );
   });
 
+  it("sends a GET again on a fresh connection when the instance closed the kept-alive one it went out on", async () => {
+    router.setApp(webApp);
+    const requestsOn = new WeakMap<object, number>();
+    const flaky = await backend("flaky", (req, res, b) => {
+      const n = (requestsOn.get(req.socket) ?? 0) + 1;
+      requestsOn.set(req.socket, n);
+      // Every second request on a connection finds it closed, as after an unannounced idle timeout.
+      if (n === 2) req.socket.destroy();
+      else echo(req, res, b);
+    });
+    router.addBackend("web", "site", flaky);
+    for (let i = 0; i < 3; i++) expect((await get(port, "web.localhost", "/")).status).toBe(200);
+    expect(flaky.hits).toBe(5);
+
+    const post = await get(port, "web.localhost", "/", { method: "POST", body: "x" });
+    expect(post.status).toBe(502);
+  });
+
   it("answers 503 when every instance refuses the connection", async () => {
     router.setApp(webApp);
     router.addBackend("web", "site", { id: "dead-1", url: `http://127.0.0.1:${await refusedPort()}` });
