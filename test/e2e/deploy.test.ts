@@ -30,7 +30,7 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", () => {
 
   beforeAll(async () => {
     baseImage = ensureTestImages().node;
-    fake = await startFakeGitHub({ checkResponses: false });
+    fake = await startFakeGitHub();
     fake.state.addRepository({ owner: OWNER, name, files: testRepositoryFiles(name, repository, "v1", baseImage) });
     fake.state.addInstallation(OWNER, [repository]);
     // Catch-up stays off until its own test, so it cannot race the webhook tests.
@@ -211,5 +211,12 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", () => {
     const missed = push("v7-missed");
     const second = await deployed(missed.sha);
     expect(JSON.parse((await getPublicUrl(second.statuses.at(-1)!.environmentUrl)).body)).toMatchObject({ version: "v7-missed" });
+  });
+
+  // Last: covers every request the tests above made Berth send.
+  it("sent GitHub only requests its API description accepts, and got answers in GitHub's shapes", () => {
+    expect(fake.requests.length).toBeGreaterThan(0);
+    expect(fake.invalidRequests().map((r) => `${r.method} ${r.path} → ${r.status}: ${r.error}`)).toEqual([]);
+    expect(fake.responseProblems).toEqual([]);
   });
 });

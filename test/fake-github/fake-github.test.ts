@@ -75,6 +75,7 @@ describe("fake GitHub", () => {
     expect(error).toMatchObject({ status: 422 });
     expect((error as { message: string }).message).toContain("body.conclusion");
     expect(fake.state.checkRuns).toHaveLength(0);
+    expect(fake.invalidRequests().map((r) => r.operationId)).toEqual(["checks/create"]);
   });
 
   it("rejects invalid path and query parameters with 422", async () => {

@@ -35,6 +35,8 @@ export interface RecordedRequest {
   installationId: number | null;
   /** Set once answered. */
   status: number | null;
+  /** The `message` of an error answer (status 400 and up). */
+  error?: string;
 }
 
 export interface RequestPattern {
@@ -245,8 +247,25 @@ export class FakeGitHub {
     return record;
   }
 
+  /**
+   * Requests GitHub itself would have refused as malformed or unknown: 400 (bad JSON), 422 from the description's
+   * schemas, 404 for a route the description lacks, 401 for bad credentials, 501 for a route the fake lacks.
+   */
+  invalidRequests(): RecordedRequest[] {
+    return this.requests.filter(
+      (r) =>
+        r.status !== null &&
+        (r.status === 400 ||
+          r.status === 401 ||
+          r.status === 501 ||
+          (r.status === 422 && r.error?.startsWith("Invalid request to ")) ||
+          (r.status === 404 && r.error?.includes("GitHub's API has no"))),
+    );
+  }
+
   private answer(res: ServerResponse, record: RecordedRequest, matched: MatchedOperation | null, reply: Reply): void {
     record.status = reply.status;
+    if (reply.status >= 400) record.error = (reply.body as { message?: string } | undefined)?.message;
     if (matched && this.options.checkResponses !== false && reply.body !== undefined && reply.status < 300) {
       const validate = this.validator.responseValidator(matched.operation, reply.status);
       if (validate && !validate(reply.body)) {
