@@ -1,7 +1,7 @@
 // Berth's deploy of a small Node app (build + start + first healthy probe) against the same work done by hand
 // with the docker CLI in the same run: `docker build` of the same Dockerfile, `docker run`, then probing
 // every 250 ms (Berth's first-probe interval) until the app answers. Each round edits server.js, as a push
-// would, so both paths rebuild the source layers and reuse the base layers. Rounds alternate to share noise.
+// would, so both paths rebuild the source layers and reuse the base layers. Rounds alternate which path goes first.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { request } from "node:http";
@@ -17,7 +17,7 @@ import { Router } from "../src/runtime/docker/router.js";
 import { ensureTestImages, removeLabelled, TEST_LABEL } from "../test/helpers/docker-images.js";
 import { SERVER_JS } from "../test/runtime/docker/test-app.js";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const PROBE_MS = 250;
 const label = `${TEST_LABEL}.run=bench-${process.pid}`;
 const log = pino({ level: "silent" });
@@ -83,66 +83,87 @@ async function main() {
 
   const berth: number[] = [];
   const hand: number[] = [];
+
+  async function deployWithBerth(round: number): Promise<{ total: number; build: number }> {
+    const t = performance.now();
+    const { image } = await runtime.build({
+      appId: "bench",
+      deploymentId: `r${round}`,
+      component: "web",
+      kind: "service",
+      sourceRoot: berthDir,
+      runCommand: "node server.js",
+      buildEnv: { NODE_ENV: "production" },
+      secrets: [],
+      noCache: false,
+      log: () => undefined,
+      signal: new AbortController().signal,
+    });
+    const build = performance.now() - t;
+    await runtime.rollout({
+      appId: "bench",
+      appName: "bench",
+      deploymentId: `r${round}`,
+      component: "web",
+      kind: "service",
+      image,
+      runCommand: "node server.js",
+      env: {},
+      secrets: [],
+      instanceCount: 1,
+      limits: { memory: 512 * 1024 * 1024, cpus: 1 },
+      httpPort: 8080,
+      healthCheck: { httpPath: "/", port: 8080, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 9 },
+      termination: { drainSeconds: 0, gracePeriodSeconds: 1 },
+      routes: [{ pathPrefix: "/", preservePathPrefix: false }],
+      domains: [],
+      log: () => undefined,
+      signal: new AbortController().signal,
+    });
+    const total = performance.now() - t;
+    await runtime.remove("bench");
+    return { total, build };
+  }
+
+  async function deployByHand(round: number): Promise<{ total: number; build: number }> {
+    const t = performance.now();
+    const tag = `berth-bench/hand:r${round}`;
+    execFileSync("docker", ["build", "-q", "--label", label, "--network", "host", "-t", tag, "-f", ".berth-build-web/Dockerfile", "."], {
+      cwd: handDir,
+      env: { ...process.env, DOCKER_BUILDKIT: "0" },
+      stdio: "pipe",
+    });
+    const build = performance.now() - t;
+    const port = await freePort();
+    const id = execFileSync("docker", ["run", "-d", "--network", "host", "--label", label, "-e", `PORT=${port}`, tag]).toString().trim();
+    await untilHealthy(port);
+    const total = performance.now() - t;
+    execFileSync("docker", ["rm", "-f", id], { stdio: "pipe" });
+    return { total, build };
+  }
+
   try {
     for (let round = 0; round <= ROUNDS; round++) {
       appendFileSync(join(berthDir, "server.js"), `\n// round ${round}\n`);
       appendFileSync(join(handDir, "server.js"), `\n// round ${round}\n`);
-
-      let t = performance.now();
-      const { image } = await runtime.build({
-        appId: "bench",
-        deploymentId: `r${round}`,
-        component: "web",
-        kind: "service",
-        sourceRoot: berthDir,
-        runCommand: "node server.js",
-        buildEnv: { NODE_ENV: "production" },
-        secrets: [],
-        noCache: false,
-        log: () => undefined,
-        signal: new AbortController().signal,
-      });
-      await runtime.rollout({
-        appId: "bench",
-        appName: "bench",
-        deploymentId: `r${round}`,
-        component: "web",
-        kind: "service",
-        image,
-        runCommand: "node server.js",
-        env: {},
-        secrets: [],
-        instanceCount: 1,
-        limits: { memory: 512 * 1024 * 1024, cpus: 1 },
-        httpPort: 8080,
-        healthCheck: { httpPath: "/", port: 8080, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 9 },
-        termination: { drainSeconds: 0, gracePeriodSeconds: 1 },
-        routes: [{ pathPrefix: "/", preservePathPrefix: false }],
-        domains: [],
-        log: () => undefined,
-        signal: new AbortController().signal,
-      });
-      const berthMs = performance.now() - t;
-      await runtime.remove("bench");
-
-      t = performance.now();
-      const tag = `berth-bench/hand:r${round}`;
-      execFileSync("docker", ["build", "-q", "--label", label, "--network", "host", "-t", tag, "-f", ".berth-build-web/Dockerfile", "."], {
-        cwd: handDir,
-        env: { ...process.env, DOCKER_BUILDKIT: "0" },
-        stdio: "pipe",
-      });
-      const port = await freePort();
-      const id = execFileSync("docker", ["run", "-d", "--network", "host", "--label", label, "-e", `PORT=${port}`, tag]).toString().trim();
-      await untilHealthy(port);
-      const handMs = performance.now() - t;
-      execFileSync("docker", ["rm", "-f", id], { stdio: "pipe" });
-
+      // alternate who goes first, so neither always runs right after the other's cleanup
+      let b: { total: number; build: number };
+      let h: { total: number; build: number };
+      if (round % 2 === 0) {
+        b = await deployWithBerth(round);
+        h = await deployByHand(round);
+      } else {
+        h = await deployByHand(round);
+        b = await deployWithBerth(round);
+      }
       // round 0 warms the base layers for both paths and is not counted
       if (round > 0) {
-        berth.push(berthMs);
-        hand.push(handMs);
-        console.log(`round ${round}: berth ${berthMs.toFixed(0)} ms, docker CLI by hand ${handMs.toFixed(0)} ms`);
+        berth.push(b.total);
+        hand.push(h.total);
+        console.log(
+          `round ${round}: berth ${b.total.toFixed(0)} ms (build ${b.build.toFixed(0)}), ` +
+            `docker CLI by hand ${h.total.toFixed(0)} ms (build ${h.build.toFixed(0)})`,
+        );
       }
     }
   } finally {
