@@ -20,7 +20,8 @@ const OWNER = "acme";
 const DEPLOY_TIMEOUT = 180_000;
 const STATE_ORDER = ["queued", "in_progress", "success"];
 
-describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", () => {
+// Each test waits on real builds and rollouts, slower on a loaded machine than vitest's default 30 s allows.
+describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", { timeout: 240_000 }, () => {
   const name = uniqueName("e2e");
   const repository = `${OWNER}/${name}`;
   const janitor = new DockerJanitor(name);
