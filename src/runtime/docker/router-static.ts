@@ -144,7 +144,12 @@ export async function serveStaticSite(
     return;
   }
   const { site } = served;
-  const realRoot = await served.realRoot;
+  let realRoot = await served.realRoot;
+  if (realRoot === null) {
+    // The folder may appear after the site was set (or come back after a restore); look again.
+    served.realRoot = realpath(site.root).catch(() => null);
+    realRoot = await served.realRoot;
+  }
   const relative = sitePath(path);
   if (realRoot === null || relative === null) {
     sendPage(res, pages.staticNotFound(publicPath));

@@ -215,7 +215,8 @@ export class Router implements RouterControl {
     const state = this.backends.get(backendId);
     if (!state) return Promise.resolve({ abandoned: 0 });
     if (state.key !== poolKey(app, component)) {
-      return Promise.reject(new Error(`router: backend ${backendId} belongs to ${state.key}, not ${poolKey(app, component)}`));
+      // Ids are unique within the router, so the backend is still the one meant; say so and carry on.
+      this.log.warn({ backend: backendId, registeredAs: state.key, removedAs: poolKey(app, component) }, "backend removed under another app/component");
     }
     this.retire(state);
     if (state.inFlight === 0) return Promise.resolve({ abandoned: 0 });

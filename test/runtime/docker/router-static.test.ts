@@ -113,6 +113,15 @@ describe("static sites", () => {
     expect(viaLink.body).not.toContain("top secret");
     expect((await fetchPath("/alias.html")).body).toBe("<h1>about</h1>");
   });
+
+  it("serves a site whose folder appears only after the site was set", async () => {
+    const late = join(dir, "late");
+    router.setStaticSite("docs", "site", { root: late, indexDocument: "index.html" });
+    expect((await fetchPath("/")).status).toBe(404);
+    mkdirSync(late);
+    writeFileSync(join(late, "index.html"), "late");
+    expect(await fetchPath("/")).toMatchObject({ status: 200, body: "late" });
+  });
 });
 
 describe("sitePath", () => {

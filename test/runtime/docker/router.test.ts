@@ -393,6 +393,8 @@ describe("draining", () => {
     router.addBackend("web", "site", await backend("idle"));
     expect(await router.removeBackend("web", "site", "idle", 60_000)).toEqual({ abandoned: 0 });
     expect(await router.removeBackend("web", "site", "never-added", 60_000)).toEqual({ abandoned: 0 });
+    router.addBackend("web", "site", await backend("misfiled"));
+    expect(await router.removeBackend("web", "", "misfiled", 60_000)).toEqual({ abandoned: 0 });
     expect((await get(port, "web.localhost", "/")).status).toBe(503);
   });
 });
@@ -412,6 +414,7 @@ describe("public URL and metrics", () => {
     expect(text).toContain('berth_router_requests_total{app="web",component="site",code="200"} 1');
     expect(text).toContain('berth_router_requests_total{app="web",component="api",code="503"} 1');
     expect(text).toContain('berth_router_requests_total{app="",component="",code="404"} 1');
+    expect(await registry.getSingleMetricAsString("berth_router_in_flight_requests")).toContain("berth_router_in_flight_requests 0");
   });
 
   it("refuses a backend URL it cannot forward to, naming the backend", () => {
