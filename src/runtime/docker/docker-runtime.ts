@@ -347,7 +347,16 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
       throw failure;
     }
 
-    for (const s of started) await s.container.rename({ name: s.instance.name.slice(0, -PENDING_SUFFIX.length) });
+    for (const s of started) {
+      const live = s.instance.name.slice(0, -PENDING_SUFFIX.length);
+      // The same deployment rolled out again (a retry): its predecessor holds the name until it is retired.
+      for (const o of old.filter((o) => o.name === live)) {
+        await docker.getContainer(o.id).rename({ name: `${live}.retiring` });
+        o.name = `${live}.retiring`;
+      }
+      await s.container.rename({ name: live });
+      s.instance.name = live;
+    }
     if (opts.network === "host" && isService) {
       privatePorts.setTargets(req.appId, req.component, started.map((s) => s.instance.hostPort));
     }

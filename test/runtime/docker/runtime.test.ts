@@ -325,6 +325,13 @@ describe.skipIf(dockerUnavailable())("Docker runtime on the real engine", () => 
     expect(await get(address.port, "anything")).toEqual({ status: 200, body: "v2" });
   });
 
+  it("rolls out the same deployment again (a retry) over its own instances", async () => {
+    await runtime.rollout(rolloutRequest("retry", "d1", { instanceCount: 1 }));
+    await runtime.rollout(rolloutRequest("retry", "d1", { instanceCount: 1, termination: { drainSeconds: 0, gracePeriodSeconds: 2 } }));
+    expect(containersOf("retry")).toEqual(["berth-retry-web-d1-0 running"]);
+    expect(await get(routerPort, "retry.localhost")).toEqual({ status: 200, body: "d1" });
+  });
+
   it("removes every instance of an app", async () => {
     await runtime.rollout(rolloutRequest("gone", "v1", { instanceCount: 1 }));
     await runtime.remove("gone");
