@@ -107,12 +107,12 @@ export class Router implements RouterControl {
     this.metrics = opts.registry ? createRouterMetrics(opts.registry, () => this.totalInFlight()) : noMetrics;
     // Errors reach the callback passed with each request; this listener only keeps a stray one from throwing.
     this.proxy.on("error", (err) => this.log.warn({ err }, "proxy error outside a request"));
-    // http-proxy-3 pipes the backend's response without watching it: a backend that dies mid-response would
-    // leave the client waiting forever. Cut the client off instead, so it sees the failure (never retried).
     this.proxy.on("proxyReq", (proxyReq, req) => {
       if (proxyReq.reusedSocket) this.sentOnReusedSocket.add(req);
       else this.sentOnReusedSocket.delete(req);
     });
+    // http-proxy-3 pipes the backend's response without watching it: a backend that dies mid-response would
+    // leave the client waiting forever. Cut the client off instead, so it sees the failure (never retried).
     this.proxy.on("proxyRes", (proxyRes, _req, res) => {
       proxyRes.once("close", () => {
         if (!proxyRes.complete) res.destroy();
