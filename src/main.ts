@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { Probot, run, Server } from "probot";
 import { ConfigError, readConfig, type Config } from "./config.js";
 import { CheckRunReporter } from "./github/check-run-reporter.js";
+import { CommandResultReporter } from "./github/command-result-reporter.js";
 import { DeploymentReporter } from "./github/deployment-reporter.js";
 import { createBerthOctokit } from "./github/octokit.js";
 import { PreviewCommentReporter } from "./github/preview-comment-reporter.js";
@@ -123,7 +124,9 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
     const checkRuns = new CheckRunReporter({ ...reporterOptions, readLog: (id, step) => pipeline.readLogs(id, step) });
     const deployments = new DeploymentReporter(reporterOptions);
     const previews = new PreviewCommentReporter(reporterOptions);
-    const unsubscribe = [checkRuns, deployments, previews].map((r) => pipeline.on(r.onEvent));
+    const results = new CommandResultReporter({ ...reporterOptions, getDeployment: (id) => pipeline.getDeployment(id) });
+    const reporters = [checkRuns, deployments, previews, results];
+    const unsubscribe = reporters.map((r) => pipeline.on(r.onEvent));
 
     const apps: AppsPort = {
       list: async (o) => store.apps.list(o),
@@ -136,6 +139,7 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
       pipeline,
       apps,
       installations: store.installations,
+      results,
       state: store.state,
       writes,
       parseSpec,
@@ -195,10 +199,10 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
       await pipeline.stop(config.shutdownGraceMs);
       // Give the reporters a moment to tell GitHub how things ended, but never wait on GitHub for long.
       await Promise.race([
-        Promise.all([checkRuns.idle(), deployments.idle(), previews.idle()]),
+        Promise.all(reporters.map((r) => r.idle())),
         new Promise((r) => setTimeout(r, 5_000).unref()),
       ]);
-      for (const r of [checkRuns, deployments, previews]) r.close();
+      for (const r of reporters) r.close();
       for (const u of unsubscribe) u();
       runtime.close?.();
       if (router) await router.close();

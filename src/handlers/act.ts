@@ -11,7 +11,7 @@ import { isNotFound, readSpecAt, splitRepository } from "../github/source.js";
 import { reportSpecCheck, SPEC_CHECK_EXTERNAL_ID } from "../github/spec-check.js";
 import type { InstallationWriteQueue } from "../github/write-queue.js";
 import type { BerthEvent, Command } from "./events.js";
-import type { AppsPort, InstallationsPort, KeyValueState, PipelinePort, SpecParser } from "./ports.js";
+import type { AppsPort, CommandResults, InstallationsPort, KeyValueState, PipelinePort, SpecParser } from "./ports.js";
 import { buildsFrom, componentsOn, deployBranch } from "./spec-view.js";
 
 export interface PreviewNotices {
@@ -31,6 +31,7 @@ export interface ActOptions {
   /** The GitHub App's own id, to tell its check suites from other apps'. */
   appId: number;
   installations?: InstallationsPort;
+  results?: CommandResults;
 }
 
 export const approvalKey = (installationId: number, repository: string, number: number) =>
@@ -73,6 +74,13 @@ export function readSettings(text: string): { waitForChecks: boolean } | { probl
 const WRITE_PERMISSIONS = new Set(["admin", "maintain", "write"]);
 
 export type Act = (event: BerthEvent, deliveryId: string) => Promise<void>;
+
+interface Answer {
+  text: string;
+  /** The deployment the command started, whose outcome is reported when it is final. */
+  deploymentId?: string;
+}
+
 
 /** An intent the pipeline will never accept; acting on the delivery again cannot change that. */
 export class RefusedIntent extends Error {
@@ -364,7 +372,7 @@ export function createAct(o: ActOptions): Act {
       return log.info({ user: e.by, permission: level.permission }, "command refused");
     }
     await react("eyes");
-    let answer: string;
+    let answer: Answer;
     try {
       answer = e.on.kind === "pull_request" ? await prCommand(github, e, e.on.number, deliveryId, log) : await commitCommand(e, e.on.sha, deliveryId, log);
     } catch (err) {
@@ -375,7 +383,18 @@ export function createAct(o: ActOptions): Act {
       return;
     }
     await react("rocket");
-    await reply(answer);
+    await reply(answer.text);
+    // How it ended is told when the deployment is final (see CommandResultReporter).
+    if (answer.deploymentId) {
+      await o.results?.watch(answer.deploymentId, {
+        installationId: e.installationId,
+        repository: e.repository,
+        on: e.on,
+        commentId: e.commentId,
+        by: e.by,
+        command: e.command.name,
+      });
+    }
   }
 
   async function prCommand(
@@ -384,14 +403,14 @@ export function createAct(o: ActOptions): Act {
     number: number,
     deliveryId: string,
     log: Logger,
-  ): Promise<string> {
+  ): Promise<Answer> {
     const { owner, repo } = splitRepository(e.repository);
     const { data: pr } = await github.rest.pulls.get({ owner, repo, pull_number: number });
     const app = preview(e.installationId, e.repository, number);
     const headRepository = pr.head.repo?.full_name ?? "(deleted fork)";
     const fork = headRepository.toLowerCase() !== e.repository.toLowerCase();
     const name = e.command.name;
-    if (pr.state !== "open" && (name === "deploy" || name === "preview")) return `#${number} is closed; there is nothing to preview.`;
+    if (pr.state !== "open" && (name === "deploy" || name === "preview")) return { text: `#${number} is closed; there is nothing to preview.` };
     if (name === "deploy" || name === "preview") {
       if (fork) await o.state.set(approvalKey(e.installationId, e.repository, number), { sha: pr.head.sha, by: e.by });
       const id = await submitPreview(
@@ -399,7 +418,7 @@ export function createAct(o: ActOptions): Act {
         deliveryId,
         log,
       );
-      return `building a preview of \`${pr.head.sha.slice(0, 7)}\`${id ? ` (deployment \`${id}\`)` : ""}.`;
+      return { text: `building a preview of \`${pr.head.sha.slice(0, 7)}\`${id ? ` (deployment \`${id}\`)` : ""}.`, deploymentId: id };
     }
     return appCommand(app, e.command, e.by, deliveryId, log);
   }
@@ -409,30 +428,33 @@ export function createAct(o: ActOptions): Act {
     sha: string,
     deliveryId: string,
     log: Logger,
-  ): Promise<string> {
+  ): Promise<Answer> {
     const app = production(e.installationId, e.repository);
-    if (e.command.name === "preview") return "previews are built for pull requests; comment there.";
+    if (e.command.name === "preview") return { text: "previews are built for pull requests; comment there." };
     if (e.command.name === "deploy") {
       const known = (await o.apps.list({ installationId: e.installationId })).find((a) => sameKey(a.key, app));
-      if (!known) return `Berth does not manage ${e.repository} yet; push to its deploy branch first.`;
+      if (!known) return { text: `Berth does not manage ${e.repository} yet; push to its deploy branch first.` };
       const id = await submit({ kind: "deploy", app, branch: known.branch, sha, cause: { type: "manual", by: e.by } }, deliveryId, "deploy", log);
-      return `deploying \`${sha.slice(0, 7)}\`${id ? ` (deployment \`${id}\`)` : ""}.`;
+      return { text: `deploying \`${sha.slice(0, 7)}\`${id ? ` (deployment \`${id}\`)` : ""}.`, deploymentId: id };
     }
     return appCommand(app, e.command, e.by, deliveryId, log);
   }
 
-  async function appCommand(app: AppKey, command: Command, by: string, deliveryId: string, log: Logger): Promise<string> {
+  async function appCommand(app: AppKey, command: Command, by: string, deliveryId: string, log: Logger): Promise<Answer> {
     if (command.name === "restart") {
       const components = command.args.length ? command.args : undefined;
-      await submit({ kind: "restart", app, components, by }, deliveryId, "restart", log);
-      return `restarting ${components ? components.map((c) => `\`${c}\``).join(", ") : "every service and worker"} of ${app.environment}.`;
+      const id = await submit({ kind: "restart", app, components, by }, deliveryId, "restart", log);
+      return {
+        text: `restarting ${components ? components.map((c) => `\`${c}\``).join(", ") : "every service and worker"} of ${app.environment}.`,
+        deploymentId: id,
+      };
     }
     // rollback: to the newest deployment that served before the one serving now.
     const deployments = await o.pipeline.listDeployments(app);
     const target = previousServing(deployments);
-    if (!target) return `there is no earlier deployment of ${app.environment} to roll back to.`;
-    await submit({ kind: "rollback", app, toDeploymentId: target.id, by }, deliveryId, "rollback", log);
-    return `rolling ${app.environment} back to \`${target.sha.slice(0, 7)}\` (deployment \`${target.id}\`).`;
+    if (!target) return { text: `there is no earlier deployment of ${app.environment} to roll back to.` };
+    const id = await submit({ kind: "rollback", app, toDeploymentId: target.id, by }, deliveryId, "rollback", log);
+    return { text: `rolling ${app.environment} back to \`${target.sha.slice(0, 7)}\` (deployment \`${target.id}\`).`, deploymentId: id };
   }
 
   return async (event, deliveryId) => {

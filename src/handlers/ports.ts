@@ -73,3 +73,17 @@ export type SpecParser = (
   text: string,
   options: { template?: boolean },
 ) => { spec: SpecView | null; problems: SpecProblem[] };
+
+/** Where a command came from, so its outcome can be told there. */
+export interface CommandOrigin {
+  installationId: number;
+  repository: string;
+  on: { kind: "pull_request"; number: number } | { kind: "commit"; sha: string };
+  commentId: number;
+  by: string;
+  command: string;
+}
+
+export interface CommandResults {
+  watch(deploymentId: string, origin: CommandOrigin): Promise<void>;
+}

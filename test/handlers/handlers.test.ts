@@ -199,6 +199,7 @@ describe("pull_request", () => {
     await h.worker.idle();
     expect(reactions).toEqual(["eyes", "rocket"]);
     expect(replies).toEqual(["@maintainer building a preview of `ec26c3e` (deployment `dep-1`)."]);
+    expect(h.watched).toEqual([{ deploymentId: "dep-1", command: "preview", by: "maintainer" }]);
     expect(h.submitted[0]?.intent).toMatchObject({ kind: "deploy", sha: PR_HEAD, cause: { fork: true } });
     expect(await h.state.get(approvalKey(1, "Codertocat/Hello-World", 2))).toEqual({ sha: PR_HEAD, by: "maintainer" });
   });

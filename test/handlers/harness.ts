@@ -24,6 +24,7 @@ export function createHarness(
   const notices: { target: unknown; text: string }[] = [];
   const removedApps: { id: string; reason: string }[] = [];
   const installations: string[] = [];
+  const watched: { deploymentId: string; command: string; by: string }[] = [];
   const apps = options.apps ?? [];
   const deployments = options.deployments ?? [];
   let counter = 0;
@@ -51,6 +52,7 @@ export function createHarness(
       upsert: async (i) => void installations.push(`+${i.id}:${i.account}`),
       remove: async (id) => void installations.push(`-${id}`),
     },
+    results: { watch: async (deploymentId, origin) => void watched.push({ deploymentId, command: origin.command, by: origin.by }) },
     state,
     writes: new InstallationWriteQueue(),
     parseSpec: parseAppSpec as unknown as SpecParser,
@@ -66,7 +68,7 @@ export function createHarness(
     worker,
     appId: APP_ID,
   });
-  return { probot, state, submitted, notices, removedApps, installations, worker, inbox };
+  return { probot, state, submitted, notices, removedApps, installations, watched, worker, inbox };
 }
 
 export const specYaml = (repo: string, branch: string, extra = "") => `name: hello
