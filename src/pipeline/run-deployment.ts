@@ -444,10 +444,10 @@ export async function runDeployment(deps: RunDeps, deploymentId: string, signal:
     await recordStep({ name: stage.name, component: stage.component, status: "RUNNING", startedAt, position: at });
     try {
       const result = await stage.run(ctx, signal);
-      await ctx.logs.flush();
+      await ctx.logs.flush([stage.name]);
       await recordStep({ name: stage.name, component: stage.component, status: "SUCCESS", startedAt, endedAt: new Date(), position: at, result });
     } catch (err) {
-      await ctx.logs.flush().catch(() => undefined);
+      await ctx.logs.flush([stage.name]).catch(() => undefined);
       const stop = stopOf(signal);
       if (!stop?.write && stop) throw err;
       await recordStep({
@@ -484,6 +484,7 @@ export async function runDeployment(deps: RunDeps, deploymentId: string, signal:
     }
     await advanceTo("DEPLOYING");
     await deps.store.deployments.update(deploymentId, { images: ctx.images });
+    await ctx.logs.flush(true);
     const url = ctx.appName ? deps.runtime.publicUrl(ctx.appName) : undefined;
     const { deployment, previous: replaced } = await deps.store.deployments.activate(deploymentId, { url });
     const was = phase;
@@ -528,6 +529,7 @@ export async function runDeployment(deps: RunDeps, deploymentId: string, signal:
     } else if (ctx.rolledOut.length) {
       await revertRollouts();
     }
+    await ctx.logs.flush(true).catch((flushErr: unknown) => log.warn({ err: flushErr }, "could not store the last log lines"));
     await moveTo(target, { message });
     return { phase: target, message };
   }

@@ -48,14 +48,17 @@ export class StepLogs {
     for (const line of lines) this.emit({ type: "deployment.log", deploymentId: this.deploymentId, step, line });
   }
 
-  /** Write what is buffered; with `end`, also what each step's redactor held back. */
-  flush(end = false): Promise<void> {
-    if (end && this.timer) {
+  /**
+   * Write what is buffered. Steps named in `end` (or every step, with true) are finished: what their
+   * redactor held back is written too.
+   */
+  flush(end: boolean | string[] = false): Promise<void> {
+    if (end === true && this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     for (const [step, buffer] of this.steps) {
-      if (end) {
+      if (end === true || (Array.isArray(end) && end.includes(step))) {
         this.take(step, buffer, buffer.stream.end());
         if (buffer.partial) {
           this.emit({ type: "deployment.log", deploymentId: this.deploymentId, step, line: buffer.partial });
