@@ -1,7 +1,7 @@
 // Building a component's image on the local engine (classic builder): resolve the context safely, write the
 // Dockerfile (the spec's, or a generated one) and the build-env file into a staging directory in the context,
 // send the context with symlinks kept as symlinks, stream the output line by line, and enforce the timeout.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type Dockerode from "dockerode";
 import type { BuildRequest, BuildResult, ImageSource } from "../runtime.js";
@@ -82,6 +82,10 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
 
   rmSync(stagingPath, { recursive: true, force: true });
   mkdirSync(stagingPath, { mode: 0o700 });
+  // A .dockerignore written for the app (`.*`, say) must not drop Berth's staging directory from the context.
+  const ignoreFile = join(contextDir, ".dockerignore");
+  const ignoreText = existsSync(ignoreFile) ? readFileSync(ignoreFile, "utf8") : undefined;
+  if (ignoreText !== undefined) writeFileSync(ignoreFile, `${ignoreText}\n!${staging}\n!${staging}/**\n`);
   try {
     if (dockerfile) {
       dockerfileText = readFileSync(dockerfile, "utf8");
@@ -180,5 +184,6 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
     return { image: tag };
   } finally {
     rmSync(stagingPath, { recursive: true, force: true });
+    if (ignoreText !== undefined) writeFileSync(ignoreFile, ignoreText);
   }
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Dockerode from "dockerode";
@@ -162,6 +162,14 @@ describe.skipIf(dockerUnavailable())("buildImage on the real engine", () => {
     const out = execFileSync("docker", ["run", "--rm", "--network", "host", "--label", run, image]).toString();
     expect(out).toBe("greeting=hello\n");
     expect(execFileSync("docker", ["history", "--no-trunc", image]).toString()).not.toContain("zzz-secret-zzz");
+  });
+
+  it("honours the app's .dockerignore without losing the generated build files", async () => {
+    const root = repo({ ...nodeApp, ".dockerignore": ".*\n*.md\n", "notes.md": "ignored", ".env": "LOCAL=1" });
+    const { image } = await buildImage(opts, request(root, { runCommand: "node server.js" }));
+    const files = execFileSync("docker", ["run", "--rm", "--network", "host", "--label", run, image, "ls", "-a", "/app"]).toString();
+    expect(files.split("\n").filter(Boolean).sort()).toEqual([".", "..", "package.json", "server.js"]);
+    expect(readFileSync(join(root, ".dockerignore"), "utf8")).toBe(".*\n*.md\n");
   });
 
   it("refuses source_dir and dockerfile_path outside the repository before building", async () => {
