@@ -178,7 +178,7 @@ async function main(): Promise<void> {
       ["berth router", routerPort],
     ];
     // Router runs in this process, so wrk's child is spawned asynchronously and the router keeps serving.
-    for (const [name, port] of targets) await runWrk(`${name} (warm-up)`, port, 1);
+    for (const [name, port] of targets) await runWrk(`${name} (warm-up)`, port, 2);
     const best = new Map<string, Result>();
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, port] of targets) {
