@@ -49,7 +49,14 @@ async function ensureImage(docker: Dockerode, ref: string, req: BuildRequest): P
   try {
     const stream = await docker.pull(ref, { abortSignal: req.signal });
     await new Promise<void>((resolve, reject) =>
-      docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())),
+      docker.modem.followProgress(
+        stream,
+        (err, output: { error?: string }[] = []) => {
+          const failed = err ?? output.find((e) => e.error)?.error;
+          if (failed) reject(failed instanceof Error ? failed : new Error(failed));
+          else resolve();
+        },
+      ),
     );
   } catch (err) {
     throw new RuntimeError(`${req.component}: could not pull image ${ref}: ${(err as Error).message}`, {
