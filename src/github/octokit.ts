@@ -14,6 +14,26 @@ export interface BerthOctokitOptions {
   throttle?: boolean;
   /** How often a rate-limited request is retried before it fails. */
   rateLimitRetries?: number;
+  /** How long GitHub may take to start answering a request (default 30 s). */
+  responseTimeoutMs?: number;
+}
+
+/**
+ * fetch that gives up when no response has started within `ms`. A request GitHub never answers would
+ * otherwise hold its installation's write queue forever. Only the wait for the response is limited: a large
+ * tarball may take longer to stream, under the caller's own signal.
+ */
+export function fetchWithResponseTimeout(ms: number): typeof fetch {
+  return async (input, init = {}) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`GitHub did not answer within ${ms} ms`)), ms);
+    const signal = init.signal ? AbortSignal.any([init.signal, controller.signal]) : controller.signal;
+    try {
+      return await globalThis.fetch(input, { ...init, signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 interface ThrottledRequest {
@@ -34,8 +54,13 @@ export function createBerthOctokit(options: BerthOctokitOptions = {}): typeof Pr
     );
     return again;
   };
+  const timedFetch = fetchWithResponseTimeout(options.responseTimeoutMs ?? 30_000);
   return ProbotOctokit.defaults((instance: Record<string, unknown>) => ({
     ...instance,
+    request: {
+      ...(instance.request as object | undefined),
+      fetch: (instance.request as { fetch?: typeof fetch } | undefined)?.fetch ?? timedFetch,
+    },
     throttle:
       options.throttle === false
         ? { enabled: false }
