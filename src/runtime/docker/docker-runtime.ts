@@ -171,6 +171,7 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     record: RolloutRecord,
     index: number,
     net: string | undefined,
+    created: Dockerode.Container[],
   ): Promise<{ instance: Instance; container: Dockerode.Container; exited: Promise<{ code: number }>; stopWatching: () => void }> {
     const port = opts.network === "host" ? await freePort() : (req.httpPort ?? 8080);
     const name = instanceName(req.appId, req.component, req.deploymentId, index) + PENDING_SUFFIX;
@@ -191,6 +192,7 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
       labels: opts.labels,
     });
     const container = await docker.createContainer(spec);
+    created.push(container);
     const watch = new AbortController();
     const exited = (container.wait({ condition: "next-exit", abortSignal: watch.signal }) as Promise<{ StatusCode: number }>).then(
       (r) => ({ code: r.StatusCode }),
@@ -301,15 +303,32 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     const net = opts.network === "bridge" ? await bridgeNetwork(req.appId) : undefined;
 
     req.log(`starting ${req.instanceCount} new instance(s) of ${req.image}`);
+    // The first instance to fail stops the others' waits; every container created is removed on failure.
+    const abort = new AbortController();
+    const attempt = { ...req, signal: AbortSignal.any([req.signal, abort.signal]) };
+    const created: Dockerode.Container[] = [];
     const started: Awaited<ReturnType<typeof startInstance>>[] = [];
     let failure: RuntimeError | undefined;
-    try {
-      await Promise.all(
-        Array.from({ length: req.instanceCount }, async (_, i) => {
-          const s = await startInstance(req, record, i, net);
+    const fail = (err: unknown) => {
+      if (failure) return;
+      failure = req.signal.aborted
+        ? new RuntimeError(`${req.component}: rollout canceled`, { component: req.component })
+        : err instanceof RuntimeError
+          ? err
+          : new RuntimeError(`${req.component}: could not start instances: ${redact((err as Error).message)}`, {
+              component: req.component,
+            });
+      abort.abort();
+    };
+    await Promise.all(
+      Array.from({ length: req.instanceCount }, async (_, i) => {
+        try {
+          const s = await startInstance(attempt, record, i, net, created);
           started.push(s);
-          const problem = await awaitInstance(req, s);
+          if (attempt.signal.aborted) return fail(new Error("canceled"));
+          const problem = await awaitInstance(attempt, s);
           if (problem) {
+            if (failure) return;
             const tail = (await logTail(s.container)).map(redact);
             const probe = problem.probe?.detail;
             const evidence = [problem.reason, probe && `last probe: ${probe}`, problem.exitCode !== undefined && `exit code ${problem.exitCode}`]
@@ -321,25 +340,20 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
             );
           }
           req.log(`instance ${i + 1} is healthy`);
-          if (isService) router.addBackend(req.appName, req.component, { id: s.instance.id, url: s.instance.url });
-        }),
-      );
-    } catch (err) {
-      failure =
-        err instanceof RuntimeError
-          ? err
-          : new RuntimeError(`${req.component}: could not start instances: ${redact((err as Error).message)}`, {
-              component: req.component,
-            });
-    }
+          if (isService && !failure) router.addBackend(req.appName, req.component, { id: s.instance.id, url: s.instance.url });
+        } catch (err) {
+          fail(err);
+        }
+      }),
+    );
     for (const s of started) s.stopWatching();
 
     if (failure) {
       req.log(failure.message);
       await Promise.all(
-        started.map(async (s) => {
-          if (isService) await router.removeBackend(req.appName, req.component, s.instance.id, 0);
-          await removeContainer(s.container);
+        created.map(async (container) => {
+          if (isService) await router.removeBackend(req.appName, req.component, container.id, 0);
+          await removeContainer(container);
         }),
       );
       // A first deploy that failed leaves nothing to route to.

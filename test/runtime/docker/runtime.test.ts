@@ -210,12 +210,22 @@ describe.skipIf(dockerUnavailable())("Docker runtime on the real engine", () => 
 
   it("reports an instance that exits with its exit code and log tail", async () => {
     const err = (await runtime
-      .rollout(rolloutRequest("crash", "v1", { runCommand: "echo boom; exit 7", instanceCount: 1 }))
+      .rollout(rolloutRequest("crash", "v1", { runCommand: "echo boom; exit 7", instanceCount: 3 }))
       .catch((e: unknown) => e)) as RuntimeError;
     expect(err).toBeInstanceOf(RuntimeError);
-    expect(err.message).toMatch(/^web: instance 1 of 1 did not become healthy: exited with code 7; last probe: .*; exit code 7$/);
+    expect(err.message).toMatch(/^web: instance [123] of 3 did not become healthy: exited with code 7; last probe: .*; exit code 7$/);
     expect(err.details).toMatchObject({ component: "web", exitCode: 7, logTail: ["boom"] });
     expect(containersOf("crash")).toEqual([]);
+  });
+
+  it("stops waiting and removes the new instances when the deploy is canceled", async () => {
+    const cancel = new AbortController();
+    const req = rolloutRequest("cancel", "v1", { env: { VERSION: "v1", FAIL_HEALTH: "1" }, signal: cancel.signal });
+    const pending = runtime.rollout(req);
+    await until(() => containersOf("cancel").length === 2, "the new instances to exist");
+    cancel.abort();
+    await expect(pending).rejects.toThrow("web: rollout canceled");
+    expect(containersOf("cancel")).toEqual([]);
   });
 
   it("lets an old instance finish a 3 s request after SIGTERM", async () => {
