@@ -154,6 +154,47 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", { timeout: 240
     expect(deployment.statuses.at(-1)!.environmentUrl).toMatch(/^http:\/\//);
   });
 
+  /** What production answers now, through the router. */
+  async function production(): Promise<unknown> {
+    const live = fake.state.deployments.filter((d) => d.environment === "production" && d.statuses.at(-1)?.state === "success").at(-1);
+    expect(live, "a production deployment GitHub shows as live").toBeDefined();
+    const reply = await getPublicUrl(live!.statuses.at(-1)!.environmentUrl);
+    expect(reply.status).toBe(200);
+    return JSON.parse(reply.body);
+  }
+
+  it("reports an invalid spec on its check run with the line, deploys nothing, and keeps the app serving", async () => {
+    const before = await production();
+    const files = testRepositoryFiles(name, repository, "v-bad-spec", baseImage);
+    const commit = fake.state.push(repository, "main", { ...files, ".do/app.yaml": files[".do/app.yaml"]!.replace("http_port: 8080", "http_port: eighty") });
+    await deliverPush(commit);
+    const runs = await checkRunsDone(commit.sha);
+    const failed = runs.filter((r) => r.conclusion === "failure");
+    expect(failed.length, JSON.stringify(runs.map((r) => [r.name, r.conclusion, r.output.title]))).toBeGreaterThan(0);
+    const annotations = failed.flatMap((r) => r.annotations) as Array<{ path: string; start_line: number; annotation_level: string }>;
+    const portLine = files[".do/app.yaml"]!.split("\n").findIndex((l) => l.includes("http_port")) + 1;
+    expect(annotations).toContainEqual(expect.objectContaining({ path: ".do/app.yaml", start_line: portLine, annotation_level: "failure" }));
+    expect(fake.state.deployments.filter((d) => d.sha === commit.sha && d.statuses.at(-1)?.state === "success")).toEqual([]);
+    expect(await production()).toEqual(before);
+  });
+
+  it("fails a rollout whose app never becomes healthy, and the previous deployment keeps serving", async () => {
+    const before = await production();
+    const files = testRepositoryFiles(name, repository, "v-crash", baseImage);
+    const commit = fake.state.push(repository, "main", { ...files, "server.js": 'console.error("boom"); process.exit(3);\n' });
+    await deliverPush(commit);
+    const deployment = await fake.until(
+      () => fake.state.deployments.find((d) => d.sha === commit.sha && ["success", "failure", "error"].includes(d.statuses.at(-1)?.state ?? "")),
+      `a final deployment status for the crashing ${commit.sha.slice(0, 7)}`,
+      DEPLOY_TIMEOUT,
+    );
+    janitor.note();
+    expect(deployment.statuses.at(-1)!.state).toBe("failure");
+    const runs = await checkRunsDone(commit.sha);
+    expect(runs.map((r) => r.conclusion)).toContain("failure");
+    expect(await production()).toEqual(before);
+  });
+
   let previewUrl: string | undefined;
 
   it("builds a fork's pull request only after a maintainer's /berth preview", async () => {
