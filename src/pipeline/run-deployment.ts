@@ -407,8 +407,9 @@ export async function runDeployment(deps: RunDeps, deploymentId: string, signal:
     announce(deployment, was);
   };
 
+  /** Forward only: a resumed deployment already past `target` stays where it is. */
   const advanceTo = async (target: Phase) => {
-    while (phase !== target) {
+    while (PHASE_ORDER.indexOf(phase) < PHASE_ORDER.indexOf(target)) {
       const next: Phase = canTransition(phase, target)
         ? target
         : phase === "PENDING_BUILD" && PHASE_ORDER.indexOf(target) > PHASE_ORDER.indexOf("BUILDING")
