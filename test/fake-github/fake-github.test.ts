@@ -222,6 +222,18 @@ describe("fake GitHub", () => {
     expect(fake.responseProblems).toEqual([]);
   });
 
+  it("pages lists with GitHub's Link header so Octokit's paginate walks them", async () => {
+    const commit = fake.state.push("acme/hello", "main", { "page.txt": "x\n" });
+    for (const name of ["a", "b", "c"]) await gh.rest.checks.create({ owner: "acme", repo: "hello", name, head_sha: commit.sha });
+    const first = await gh.rest.checks.listForRef({ owner: "acme", repo: "hello", ref: commit.sha, per_page: 2 });
+    expect(first.data.check_runs).toHaveLength(2);
+    expect(first.headers.link).toContain('rel="next"');
+    const all = await gh.paginate(gh.rest.checks.listForRef, { owner: "acme", repo: "hello", ref: commit.sha, per_page: 2 });
+    expect(all.map((r) => r.name).sort()).toEqual(["a", "b", "c"]);
+    const named = await gh.rest.checks.listForRef({ owner: "acme", repo: "hello", ref: commit.sha, check_name: "b" });
+    expect(named.data.check_runs.map((r) => r.name)).toEqual(["b"]);
+  });
+
   it("lets a maintainer's comment and a fork's pull request be read back as GitHub would show them", async () => {
     fake.state.push("mallory/hello", "feature", { "server.js": "console.log('fork')\n" });
     const pull = fake.state.openPullRequest("acme/hello", { headRepo: "mallory/hello", headRef: "feature", user: "mallory" });
