@@ -100,6 +100,7 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
   const secretsByComponent = new Map<string, string[]>();
   const networks = new Map<string, Promise<string>>();
 
+  /** Sets (or with null, drops) one component's routes and hands the app's whole routing to the router. */
   function setRoutes(appId: string, appName: string, domains: string[], component: string, rollout: RolloutRecord | null): void {
     let app = routing.get(appId);
     if (!app) {
@@ -299,7 +300,6 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     for (const info of await listInstances(req.appId, req.component)) {
       if ((info.Names[0] ?? "").endsWith(PENDING_SUFFIX)) await removeContainer(docker.getContainer(info.Id));
     }
-    if (isService) setRoutes(req.appId, req.appName, req.domains, req.component, record);
     const net = opts.network === "bridge" ? await bridgeNetwork(req.appId) : undefined;
 
     req.log(`starting ${req.instanceCount} new instance(s) of ${req.image}`);
@@ -356,8 +356,6 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
           await removeContainer(container);
         }),
       );
-      // A first deploy that failed leaves nothing to route to.
-      if (isService && old.length === 0) setRoutes(req.appId, req.appName, req.domains, req.component, null);
       throw failure;
     }
 
@@ -371,6 +369,8 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
       await s.container.rename({ name: live });
       s.instance.name = live;
     }
+    // Routes change with the traffic switch: until then the old instances serve under the routes they had.
+    if (isService) setRoutes(req.appId, req.appName, req.domains, req.component, record);
     if (opts.network === "host" && isService) {
       privatePorts.setTargets(req.appId, req.component, started.map((s) => s.instance.hostPort));
     }

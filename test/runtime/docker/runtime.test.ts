@@ -192,6 +192,7 @@ describe.skipIf(dockerUnavailable())("Docker runtime on the real engine", () => 
     await until(() => load.total() >= 500, "load before the deploy");
     const bad = rolloutRequest("sick", "v2", {
       env: { VERSION: "v2", FAIL_HEALTH: "1" },
+      routes: [{ pathPrefix: "/v2-only", preservePathPrefix: false }],
       healthCheck: { ...rolloutRequest("sick", "x").healthCheck!, periodSeconds: 0.3, failureThreshold: 3 },
     });
     const err = (await runtime.rollout(bad).catch((e: unknown) => e)) as RuntimeError;
@@ -321,6 +322,17 @@ describe.skipIf(dockerUnavailable())("Docker runtime on the real engine", () => 
     );
     expect(await get(routerPort, "site.localhost", "/")).toEqual({ status: 200, body: "<h1>hello static</h1>\n" });
     expect((await get(routerPort, "site.localhost", "/README.md")).status).toBe(404);
+
+    const fresh = new Router({ port: 0, baseDomain: "localhost", log });
+    const freshPort = await fresh.listen();
+    const restarted = makeRuntime(fresh);
+    try {
+      expect((await restarted.adopt()).adopted).toContain("site/www (static site)");
+      expect(await get(freshPort, "site.localhost", "/")).toEqual({ status: 200, body: "<h1>hello static</h1>\n" });
+    } finally {
+      restarted.close();
+      await fresh.close();
+    }
     await runtime.remove("site");
     expect((await get(routerPort, "site.localhost", "/")).status).toBe(404);
   });
