@@ -38,6 +38,14 @@ function loadDotEnv(cwd: string): void {
 }
 
 async function serveManifestFlow(config: Config, log: Logger): Promise<void> {
+  if (process.env.NODE_ENV === "production") {
+    // Probot refuses this too: whoever reached the page could register their own app in Berth's place.
+    console.error(
+      "Berth is not registered as a GitHub App: set APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET.\n" +
+        "To register it, run Berth once without NODE_ENV=production and open the page it prints (see docs/github-app.md).",
+    );
+    process.exit(1);
+  }
   // Probot would otherwise fetch smee-client from npm and open a channel on smee.io; Berth does without
   // (its catch-up polling works with no webhooks at all), unless the operator asks for it.
   process.env.NO_SMEE_SETUP ??= "true";
