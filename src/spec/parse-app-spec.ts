@@ -171,12 +171,9 @@ function toRawProblems(issue: Issue, root: Record<string, unknown>, base: Segmen
         return [{ severity: "error", message: `missing required key "${String(field)}"`, path: full }];
       }
       const expected = EXPECTED[issue.expected] ?? issue.expected;
-      let hint = "";
-      if (typeof value === "string" && (issue.expected === "number" || issue.expected === "int") && value.trim() !== "" && !Number.isNaN(Number(value))) {
-        hint = "; remove the quotes";
-      } else if (typeof value === "number" && issue.expected === "int") {
-        hint = "";
-      }
+      const quotedNumber =
+        typeof value === "string" && (issue.expected === "number" || issue.expected === "int") && value.trim() !== "" && !Number.isNaN(Number(value));
+      const hint = quotedNumber ? "; remove the quotes" : "";
       return [{ severity: "error", message: `expected ${expected}, found ${describe(value)}${hint}`, path: full }];
     }
     case "invalid_value": {
