@@ -8,6 +8,7 @@ import { Probot, ProbotOctokit } from "probot";
 import { extract } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  commitCommentEvent,
   issueCommentEvent,
   pullRequestEvent,
   pushEvent,
@@ -232,6 +233,28 @@ describe("fake GitHub", () => {
     expect(all.map((r) => r.name).sort()).toEqual(["a", "b", "c"]);
     const named = await gh.rest.checks.listForRef({ owner: "acme", repo: "hello", ref: commit.sha, check_name: "b" });
     expect(named.data.check_runs.map((r) => r.name)).toEqual(["b"]);
+  });
+
+  it("lists this app's check suite beside other apps' suites, and reacts to commit comments", async () => {
+    const commit = fake.state.push("acme/hello", "main", { "suite.txt": "x\n" });
+    await gh.rest.checks.create({ owner: "acme", repo: "hello", name: "Berth", head_sha: commit.sha, conclusion: "success" });
+    fake.state.addCheckSuite("acme/hello", commit.sha, { appName: "Other CI", status: "completed", conclusion: "failure" });
+    const suites = await gh.paginate(gh.rest.checks.listSuitesForRef, { owner: "acme", repo: "hello", ref: commit.sha, per_page: 100 });
+    expect(suites.map((s) => [s.app?.name, s.status, s.conclusion, s.latest_check_runs_count])).toEqual([
+      ["Berth (test)", "completed", "success", 1],
+      ["Other CI", "completed", "failure", 1],
+    ]);
+    expect(suites[0]!.app?.id).toBe(fake.appId);
+
+    const { payload, comment } = commitCommentEvent(fake, "acme/hello", commit.sha, "acme", "/berth deploy");
+    expect(payload).toMatchObject({ comment: { id: comment.id, commit_id: commit.sha, body: "/berth deploy" } });
+    const reaction = await gh.rest.reactions.createForCommitComment({ owner: "acme", repo: "hello", comment_id: comment.id, content: "eyes" });
+    expect(reaction.status).toBe(201);
+    const unknown = await gh.rest.reactions
+      .createForCommitComment({ owner: "acme", repo: "hello", comment_id: 999_999, content: "eyes" })
+      .catch((e: { status: number }) => e);
+    expect(unknown).toMatchObject({ status: 404 });
+    expect(fake.responseProblems).toEqual([]);
   });
 
   it("lets a maintainer's comment and a fork's pull request be read back as GitHub would show them", async () => {

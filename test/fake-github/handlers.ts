@@ -6,6 +6,7 @@ import type { JsonObject, OpenApiValidator } from "./openapi.js";
 import {
   blobSha,
   type CheckRun,
+  type CheckSuite,
   type Commit,
   type Deployment,
   type DeploymentStatus,
@@ -270,6 +271,56 @@ function checkRun(ctx: HandlerContext, run: CheckRun): JsonObject {
     pull_requests: [],
   });
   return out;
+}
+
+function checkSuite(ctx: HandlerContext, repo: Repository, c: Commit, s: CheckSuite): JsonObject {
+  const out = (ctx.validator.example("check-suite-paginated").check_suites as JsonObject[])[0]!;
+  const app = integration(ctx);
+  const head = commit(ctx, repo, c);
+  Object.assign(out, {
+    id: s.id,
+    node_id: Buffer.from(`010:CheckSuite${s.id}`).toString("base64"),
+    head_branch: [...repo.branches].find(([, sha]) => sha === c.sha)?.[0] ?? null,
+    head_sha: c.sha,
+    status: s.status,
+    conclusion: s.conclusion,
+    url: `${ctx.apiUrl}/repos/${repo.fullName}/check-suites/${s.id}`,
+    before: c.parents[0] ?? "0".repeat(40),
+    after: c.sha,
+    pull_requests: [],
+    app: { ...app, id: s.app.id, slug: s.app.slug, name: s.app.name },
+    repository: repository(ctx, repo),
+    head_commit: {
+      id: c.sha,
+      tree_id: c.sha,
+      message: c.message,
+      timestamp: c.date,
+      author: { name: c.author, email: (head.commit as JsonObject & { author: JsonObject }).author.email },
+      committer: { name: c.author, email: (head.commit as JsonObject & { author: JsonObject }).author.email },
+    },
+    latest_check_runs_count: s.checkRunsCount,
+    check_runs_url: `${ctx.apiUrl}/repos/${repo.fullName}/check-suites/${s.id}/check-runs`,
+  });
+  return out;
+}
+
+/** Berth's own suite on a commit, as GitHub derives it from the app's check runs there. */
+function ownSuite(ctx: HandlerContext, repo: Repository, sha: string): CheckSuite | null {
+  const runs = ctx.state.checkRuns.filter((r) => r.repository === repo.fullName && r.headSha === sha);
+  if (runs.length === 0) return null;
+  const done = runs.every((r) => r.status === "completed");
+  const order = ["action_required", "cancelled", "timed_out", "failure", "neutral", "skipped", "success"];
+  const conclusion = done ? order.find((c) => runs.some((r) => r.conclusion === c)) ?? "success" : null;
+  const { id, slug, name } = ctx.state.app;
+  return {
+    id: 5,
+    repository: repo.fullName,
+    headSha: sha,
+    app: { id, slug, name },
+    status: done ? "completed" : runs.some((r) => r.status === "in_progress") ? "in_progress" : "queued",
+    conclusion,
+    checkRunsCount: runs.length,
+  };
 }
 
 function deployment(ctx: HandlerContext, d: Deployment): JsonObject {
@@ -641,6 +692,17 @@ export const handlers: Record<string, Handler> = {
     return ok({ total_count: runs.length, check_runs: page.map((r) => checkRun(ctx, r)) }, 200, headers);
   },
 
+  "checks/list-suites-for-ref": (ctx) => {
+    const repo = repoOf(ctx);
+    const c = commitOf(ctx, ctx.params.ref!);
+    const own = ownSuite(ctx, repo, c.sha);
+    let suites = [...(own ? [own] : []), ...ctx.state.checkSuites.filter((s) => s.repository === repo.fullName && s.headSha === c.sha)];
+    const appId = Number(ctx.query.app_id);
+    if (appId) suites = suites.filter((s) => s.app.id === appId);
+    const { page, headers } = paginate(ctx, `/repos/${repo.fullName}/commits/${ctx.params.ref}/check-suites`, suites);
+    return ok({ total_count: suites.length, check_suites: page.map((s) => checkSuite(ctx, repo, c, s)) }, 200, headers);
+  },
+
   "repos/create-deployment": (ctx) => {
     const repo = repoOf(ctx);
     const ref = ctx.body.ref as string;
@@ -757,6 +819,12 @@ export const handlers: Record<string, Handler> = {
     return react(ctx, { type: "issue_comment", id: c.id });
   },
   "reactions/create-for-issue": (ctx) => react(ctx, { type: "issue", id: Number(ctx.params.issue_number) }),
+  "reactions/create-for-commit-comment": (ctx) => {
+    const repo = repoOf(ctx);
+    const c = ctx.state.commitComments.find((x) => x.id === Number(ctx.params.comment_id) && x.repository === repo.fullName);
+    if (!c) throw new HttpError(404, "Not Found");
+    return react(ctx, { type: "commit_comment", id: c.id });
+  },
 
   "repos/get-collaborator-permission-level": (ctx) => {
     const repo = repoOf(ctx);

@@ -2,6 +2,6 @@
 // webhooks built by the payload helpers.
 export { FakeGitHub, startFakeGitHub, openApiValidator } from "./server.js";
 export type { FakeGitHubOptions, RecordedRequest, RequestPattern, ResponseProblem } from "./server.js";
-export type { CheckRun, Commit, Deployment, DeploymentStatus, Installation, IssueComment, PullRequest, Repository } from "./state.js";
-export { installationEvent, issueCommentEvent, pullRequestEvent, pushEvent, sendWebhook, signature } from "./webhooks.js";
+export type { CheckRun, CheckSuite, Commit, CommitComment, Deployment, DeploymentStatus, Installation, IssueComment, PullRequest, Repository } from "./state.js";
+export { commitCommentEvent, installationEvent, issueCommentEvent, pullRequestEvent, pushEvent, sendWebhook, signature } from "./webhooks.js";
 export type { WebhookAnswer, WebhookDelivery } from "./webhooks.js";

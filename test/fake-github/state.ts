@@ -108,10 +108,30 @@ export interface IssueComment {
   updatedAt: string;
 }
 
+/** A check suite of another app (a CI service) on a commit; Berth's own suite is derived from its check runs. */
+export interface CheckSuite {
+  id: number;
+  repository: string;
+  headSha: string;
+  app: { id: number; slug: string; name: string };
+  status: "queued" | "in_progress" | "completed";
+  conclusion: string | null;
+  checkRunsCount: number;
+}
+
+export interface CommitComment {
+  id: number;
+  repository: string;
+  sha: string;
+  body: string;
+  user: string;
+  createdAt: string;
+}
+
 export interface Reaction {
   id: number;
   repository: string;
-  subject: { type: "issue" | "issue_comment"; id: number };
+  subject: { type: "issue" | "issue_comment" | "commit_comment"; id: number };
   content: string;
   user: string;
 }
@@ -145,6 +165,8 @@ export class FakeState {
   readonly deployments: Deployment[] = [];
   readonly comments: IssueComment[] = [];
   readonly reactions: Reaction[] = [];
+  readonly checkSuites: CheckSuite[] = [];
+  readonly commitComments: CommitComment[] = [];
   private nextId = 1000;
   private clock = Date.parse("2026-01-01T00:00:00Z");
 
@@ -253,6 +275,22 @@ export class FakeState {
     this.account(options.user);
     base.pulls.set(number, pull);
     return pull;
+  }
+
+  /** Another app's check suite on a commit, e.g. a CI service that failed. */
+  addCheckSuite(fullName: string, headSha: string, suite: Pick<CheckSuite, "status" | "conclusion"> & { appName: string }): CheckSuite {
+    const id = this.id();
+    const created: CheckSuite = {
+      id,
+      repository: this.repository(fullName).fullName,
+      headSha,
+      app: { id: this.id(), slug: suite.appName.toLowerCase().replace(/[^a-z0-9]+/g, "-"), name: suite.appName },
+      status: suite.status,
+      conclusion: suite.conclusion,
+      checkRunsCount: 1,
+    };
+    this.checkSuites.push(created);
+    return created;
   }
 
   addInstallation(account: string, repositories: string[]): Installation {

@@ -4,7 +4,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import type { FakeGitHub } from "./server.js";
-import type { Commit, Installation, IssueComment, PullRequest, Repository } from "./state.js";
+import type { Commit, CommitComment, Installation, IssueComment, PullRequest, Repository } from "./state.js";
 
 type Payload = Record<string, unknown>;
 interface Example {
@@ -176,6 +176,37 @@ export function issueCommentEvent(fake: FakeGitHub, fullName: string, pull: Pull
     url: `${fake.apiUrl}/repos/${repo.fullName}/issues/comments/${comment.id}`,
     html_url: `${fake.url}/${repo.fullName}/pull/${pull.number}#issuecomment-${comment.id}`,
     issue_url: `${fake.apiUrl}/repos/${repo.fullName}/issues/${pull.number}`,
+    created_at: now,
+    updated_at: now,
+  });
+  Object.assign(payload, {
+    action: "created",
+    repository: repositoryPayload(fake, repo),
+    sender: account(fake, user),
+    installation: installationRef(fake, repo),
+  });
+  return { payload, comment };
+}
+
+/** `commit_comment.created` on `sha` by `user`; the comment is stored in the fake as GitHub would hold it. */
+export function commitCommentEvent(fake: FakeGitHub, fullName: string, sha: string, user: string, body: string): { payload: Payload; comment: CommitComment } {
+  const repo = fake.state.repository(fullName);
+  const now = fake.state.now();
+  const comment: CommitComment = { id: fake.state.id(), repository: repo.fullName, sha, body, user, createdAt: now };
+  fake.state.commitComments.push(comment);
+  const payload = example("commit_comment", (p) => p.action === "created");
+  const permission = repo.collaborators.get(user);
+  Object.assign(payload.comment as Payload, {
+    id: comment.id,
+    body,
+    commit_id: sha,
+    path: null,
+    position: null,
+    line: null,
+    user: account(fake, user),
+    author_association: permission === "admin" && user === repo.owner ? "OWNER" : permission ? "COLLABORATOR" : "NONE",
+    url: `${fake.apiUrl}/repos/${repo.fullName}/comments/${comment.id}`,
+    html_url: `${fake.url}/${repo.fullName}/commit/${sha}#commitcomment-${comment.id}`,
     created_at: now,
     updated_at: now,
   });
