@@ -59,12 +59,13 @@ async function main() {
   const [labelKey, labelValue] = label.split("=") as [string, string];
   const router = new Router({ port: 0, baseDomain: "localhost", log });
   await router.listen();
+  const dataDir = mkdtempSync(join(tmpdir(), "berth-bench-data-"));
   const runtime = createDockerRuntime({
     docker: new Dockerode(),
     router,
     network: "host",
     images: { node: images.node },
-    dataDir: mkdtempSync(join(tmpdir(), "berth-bench-data-")),
+    dataDir,
     labels: { [labelKey]: labelValue },
     log,
   });
@@ -179,7 +180,7 @@ async function main() {
         // already gone with its child
       }
     }
-    for (const d of [berthDir, handDir]) rmSync(d, { recursive: true, force: true });
+    for (const d of [berthDir, handDir, dataDir]) rmSync(d, { recursive: true, force: true });
   }
   const b = median(berth);
   const h = median(hand);
