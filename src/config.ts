@@ -106,6 +106,7 @@ const envSchema = z.object({
   BERTH_ROUTER_HOST: z.string().min(1).default("0.0.0.0"),
   BERTH_DOCKER_NETWORK: z.enum(["host", "bridge"]).default("host"),
   BERTH_BUILD_TIMEOUT: duration("30m"),
+  BERTH_DEV_DATABASE_IMAGE: z.string().min(1).optional(),
   BERTH_RUNTIME: z.enum(["docker", "memory"]).default("docker"),
   BERTH_CATCH_UP_INTERVAL: duration("5m"),
   BERTH_DISCOVER: boolean.default(false),
@@ -143,6 +144,8 @@ export interface Config {
   runtime: "docker" | "memory";
   dockerNetwork: "host" | "bridge";
   buildTimeoutMs: number;
+  /** Image of dev PostgreSQL containers for unconfigured dev databases (Docker runtime's default otherwise). */
+  devDatabaseImage?: string;
   /** 0 disables the periodic catch-up (it still runs once at start). */
   catchUpIntervalMs: number;
   /** Catch-up also finds installed repositories with a spec that no webhook announced (polling-only mode). */
@@ -223,6 +226,7 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     runtime: e.BERTH_RUNTIME,
     dockerNetwork: e.BERTH_DOCKER_NETWORK,
     buildTimeoutMs: e.BERTH_BUILD_TIMEOUT,
+    devDatabaseImage: e.BERTH_DEV_DATABASE_IMAGE,
     catchUpIntervalMs: e.BERTH_CATCH_UP_INTERVAL,
     discover: e.BERTH_DISCOVER,
     shutdownGraceMs: e.BERTH_SHUTDOWN_GRACE,

@@ -20,16 +20,29 @@ import { registerHandlers } from "./handlers/index.js";
 import { Inbox } from "./handlers/inbox.js";
 import type { AppsPort, SpecParser } from "./handlers/ports.js";
 import { EventWorker } from "./handlers/worker.js";
-import { createPipeline, createRedactor } from "./pipeline/index.js";
+import { createPipeline, createRedactor, type BindContextHook } from "./pipeline/index.js";
 import type { Runtime } from "./runtime/runtime.js";
-import { createDockerRuntime } from "./runtime/docker/docker-runtime.js";
+import { createDockerRuntime, readDatabasesConfig, type DatabaseBinding, type DockerRuntime } from "./runtime/docker/index.js";
 import { Router } from "./runtime/docker/router.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
 import { createDeploymentPageHandler } from "./server/deployment-page.js";
 import { createHealthHandler } from "./server/health.js";
 import { createMetricsHandler } from "./server/metrics.js";
-import { parseAppSpec } from "./spec/index.js";
+import { parseAppSpec, type DatabaseBindings } from "./spec/index.js";
 import { createStore } from "./store/index.js";
+
+/** The Docker runtime's `${db.*}` values in the shape the spec engine's bind context takes. */
+function toBindings(b: DatabaseBinding): DatabaseBindings {
+  return {
+    hostname: b.HOSTNAME,
+    port: Number(b.PORT),
+    username: b.USERNAME,
+    password: b.PASSWORD,
+    database: b.DATABASE,
+    databaseUrl: b.DATABASE_URL,
+    ...(b.REDIS_URL ? { redisUrl: b.REDIS_URL } : {}),
+  };
+}
 
 /** `.env` (written by the manifest flow) fills in what the environment does not set. */
 function loadDotEnv(cwd: string): void {
@@ -61,13 +74,19 @@ async function serveManifestFlow(config: Config, log: Logger): Promise<void> {
   console.log(`\nRegister Berth as a GitHub App: open ${url}\n`);
 }
 
-async function serveApp(config: Config, github: NonNullable<Config["github"]>, log: Logger): Promise<void> {
+async function serveApp(
+  config: Config,
+  github: NonNullable<Config["github"]>,
+  databases: Record<string, string>,
+  log: Logger,
+): Promise<void> {
   const store = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "berth_" });
 
   let router: Router | undefined;
   let runtime: Runtime & { close?: () => void; adopt?: () => Promise<unknown> };
+  let docker: DockerRuntime | undefined;
   if (config.runtime === "docker") {
     router = new Router({
       port: config.routerPort,
@@ -77,11 +96,12 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
       log,
       registry,
     });
-    runtime = createDockerRuntime({
+    runtime = docker = createDockerRuntime({
       router,
       network: config.dockerNetwork,
       dataDir: config.dataDir,
       buildTimeoutMs: config.buildTimeoutMs,
+      databases: { configured: databases, devImage: config.devDatabaseImage },
       log,
     });
   } else {
@@ -107,10 +127,20 @@ async function serveApp(config: Config, github: NonNullable<Config["github"]>, l
   await server.load(async (app, { addHandler }) => {
     const auth = (installationId: number) => app.auth(installationId);
     const source = new GitHubSource(auth);
+    // `${db.*}` bindables come from the databases the operator configured (or dev database containers).
+    const bindContext: BindContextHook | undefined = docker
+      ? async ({ appId, spec, base }) => {
+          if (spec.databases.length === 0) return base;
+          const { bindings } = await docker.resolveDatabases(spec.databases, appId);
+          const resolved = Object.fromEntries(Object.entries(bindings).map(([name, b]) => [name, toBindings(b)]));
+          return { ...base, databases: { ...base.databases, ...resolved } };
+        }
+      : undefined;
     const pipeline = createPipeline({
       store,
       runtime,
       source,
+      bindContext,
       log,
       concurrency: config.concurrency,
       cancelInProgress: config.cancelInProgress,
@@ -260,8 +290,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = pino({ level: config.logLevel, name: "berth" });
-  if (!config.github) await serveManifestFlow(config, log);
-  else await serveApp(config, config.github, log);
+  if (!config.github) return serveManifestFlow(config, log);
+  let databases: Record<string, string>;
+  try {
+    databases = readDatabasesConfig(process.env);
+  } catch (err) {
+    console.error(`Berth's configuration is invalid:\n  - ${(err as Error).message}`);
+    process.exit(1);
+  }
+  await serveApp(config, config.github, databases, log);
 }
 
 await main();

@@ -37,6 +37,7 @@ describe("readConfig", () => {
       runtime: "docker",
       dockerNetwork: "host",
       buildTimeoutMs: 1_800_000,
+      devDatabaseImage: undefined,
       catchUpIntervalMs: 300_000,
       discover: false,
       shutdownGraceMs: 30_000,
