@@ -173,6 +173,23 @@ function appFrom(row: Selectable<AppsTable> & { active_sha?: string | null }): A
   };
 }
 
+function recordFrom(row: Selectable<DeploymentsTable>, app: AppKey, steps: Selectable<StepsTable>[] = []): DeploymentRecord {
+  return {
+    id: row.id,
+    appId: row.app_id,
+    app,
+    sha: row.sha,
+    branch: row.branch,
+    cause: row.cause as Cause,
+    phase: row.phase as Phase,
+    message: row.message ?? undefined,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    steps: steps.map(stepFrom),
+    url: row.url ?? undefined,
+  };
+}
+
 function stepFrom(row: Selectable<StepsTable>): StepRecord {
   return {
     name: row.name,
@@ -254,20 +271,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
     if (!row) return undefined;
     const steps = await q.selectFrom("steps").selectAll().where("deployment_id", "=", id).orderBy("position").execute();
     return {
-      record: {
-        id: row.id,
-        appId: row.app_id,
-        app: { installationId: Number(row.installation_id), repository: row.repository, environment: row.environment },
-        sha: row.sha,
-        branch: row.branch,
-        cause: row.cause as Cause,
-        phase: row.phase as Phase,
-        message: row.message ?? undefined,
-        createdAt: row.created_at,
-        updatedAt: row.updated_at,
-        steps: steps.map(stepFrom),
-        url: row.url ?? undefined,
-      },
+      record: recordFrom(row, { installationId: Number(row.installation_id), repository: row.repository, environment: row.environment }, steps),
       kind: row.kind,
       intent: row.intent,
       spec: row.spec ?? undefined,
@@ -568,7 +572,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
           if (!(await insertDelivery(tx, n.deliveryId))) return undefined;
           const app = await upsertApp(tx, n.app, n.branch);
           const id = randomUUID();
-          const supersededIds: string[] = [];
+          const superseded: DeploymentRecord[] = [];
           if (n.supersedeQueued) {
             const rows = await tx
               .updateTable("deployments")
@@ -581,9 +585,10 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
               .where("app_id", "=", app.id)
               .where("phase", "=", "PENDING_BUILD")
               .where("kind", "!=", "restart")
-              .returning("id")
+              .returningAll()
               .execute();
-            supersededIds.push(...rows.map((r) => r.id));
+            // Never started, so no steps: the records need no second read.
+            superseded.push(...rows.map((r) => recordFrom(r, n.app)));
           }
           const cancelRequested: string[] = [];
           if (n.cancelRunningBuild) {
@@ -599,7 +604,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
               .execute();
             cancelRequested.push(...rows.map((r) => r.id));
           }
-          await tx
+          const inserted = await tx
             .insertInto("deployments")
             .values({
               id,
@@ -617,16 +622,12 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
               cancel_requested: null,
               delivery_id: n.deliveryId ?? null,
             })
-            .execute();
-          return { id, supersededIds, cancelRequested };
+            .returningAll()
+            .executeTakeFirstOrThrow();
+          return { deployment: recordFrom(inserted, n.app), superseded, cancelRequested };
         });
         if (!outcome) return { accepted: false, superseded: [], cancelRequested: [] };
-        return {
-          accepted: true,
-          deployment: await mustRead(db, outcome.id),
-          superseded: await Promise.all(outcome.supersededIds.map((s) => mustRead(db, s))),
-          cancelRequested: outcome.cancelRequested,
-        };
+        return { accepted: true, ...outcome };
       },
 
       async enqueueTeardown(appId, reason, deliveryId) {
