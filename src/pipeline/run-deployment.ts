@@ -7,7 +7,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type pino from "pino";
 import type { AppSpec, BindContext } from "../spec/index.js";
-import { parseAppSpec } from "../spec/index.js";
+import { parseAppSpec, resolveComponentEnv } from "../spec/index.js";
 import type { Runtime } from "../runtime/runtime.js";
 import type { DeploymentInternals, Store } from "../store/index.js";
 import { DeployError, StopRequest, describeCause } from "./errors.js";
@@ -165,8 +165,11 @@ async function useSpec(deps: RunDeps, ctx: DeployContext, spec: AppSpec): Promis
   const base = defaultBindContext(spec, deps.runtime, { appId, appName: ctx.appName, sha });
   ctx.bind = deps.bindContext ? await deps.bindContext({ app, appId, appName: ctx.appName, sha, spec, base }) : base;
   ctx.redactor.add(specSecrets(spec));
+  for (const db of Object.values(ctx.bind.databases)) {
+    ctx.redactor.add([db.password, db.databaseUrl, db.jdbcDatabaseUrl ?? "", db.redisUrl ?? ""]);
+  }
   for (const component of componentsOf(spec)) {
-    ctx.redactor.add(buildRequestFor(spec, component, { appId, deploymentId: "", sourceRoot: "", noCache: false, bind: ctx.bind }).secrets);
+    for (const scope of ["build", "run"] as const) ctx.redactor.add(resolveComponentEnv(spec, component.name, scope, ctx.bind).secrets);
   }
 }
 

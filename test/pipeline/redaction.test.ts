@@ -4,7 +4,7 @@ import { StepLogs } from "../../src/pipeline/step-logs.js";
 import type { PipelineEvent } from "../../src/pipeline/types.js";
 import { createStore, type Store } from "../../src/store/index.js";
 import { silentLog } from "../store/open-store.js";
-import { API_KEY, harness, pushIntent, sha, TOKEN, type Harness } from "./helpers.js";
+import { API_KEY, harness, pushIntent, sha, SPEC, TOKEN, type Harness } from "./helpers.js";
 
 const SECRET = "correct horse/battery+staple?";
 
@@ -104,5 +104,38 @@ describe("redaction in a deployment", () => {
       expect(everything).not.toContain(form);
     }
     expect(everything).toContain(REDACTED);
+  });
+
+  it("masks database credentials the composition root binds, wherever a component prints them", async () => {
+    const password = "pg-Pa55word-Xyz";
+    h = await harness({
+      store: shared,
+      pipeline: {
+        bindContext: ({ base }) => ({
+          ...base,
+          databases: {
+            db: {
+              hostname: "127.0.0.1",
+              port: 5432,
+              username: "shop",
+              password,
+              database: "shop",
+              databaseUrl: `postgresql://shop:${password}@127.0.0.1:5432/shop`,
+            },
+          },
+        }),
+      },
+    });
+    h.source.specs.set(
+      "default",
+      SPEC.replace("      - key: SELF_URL", "      - key: DATABASE_URL\n        value: ${db.DATABASE_URL}\n      - key: SELF_URL") +
+        "databases:\n  - name: db\n    engine: PG\n",
+    );
+    const id = (await h.pipeline.submit(pushIntent(h.app, sha(1)))).deploymentId!;
+    expect((await h.settled(id)).phase).toBe("ACTIVE");
+    expect(h.runtime.serving.get((await h.store.deployments.get(id))!.appId)!.get("api")!.env.DATABASE_URL).toContain(password);
+    const stored = (await h.pipeline.readLogs(id)).map((c) => c.text).join("");
+    expect(stored).toContain(`env DATABASE_URL=${REDACTED}`);
+    expect(JSON.stringify([stored, h.events])).not.toContain(password);
   });
 });
