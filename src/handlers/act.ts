@@ -234,10 +234,12 @@ export function createAct(o: ActOptions): Act {
     }
     if (e.action === "removed") {
       const removed = new Set(e.repositories.map((r) => r.toLowerCase()));
+      // An uninstall (it names the account) ends the management of every app, listed or not.
+      const whole = e.account !== undefined;
       const apps = await o.apps.list({ installationId: e.installationId });
       for (const app of apps) {
-        // An uninstall lists its repositories only sometimes; it ends the management of all of them.
-        if (removed.size > 0 && !removed.has(app.key.repository.toLowerCase())) continue;
+        if (app.removedAt) continue;
+        if (!whole && !removed.has(app.key.repository.toLowerCase())) continue;
         await o.apps.remove(app.id, "the GitHub App no longer has access to the repository");
         log.info({ app: app.key }, "no longer managed (still running)");
       }

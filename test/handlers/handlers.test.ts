@@ -434,7 +434,8 @@ describe("installation", () => {
       apps: [{ id: "a1", key: { installationId: 2, repository: "octocat/Hello-World", environment: "production" }, branch: "main" }],
     });
     const payload = example<Payload>("installation", (p) => p.action === "deleted");
-    payload.repositories = [];
+    // Listed or not, every repository of a deleted installation stops being managed.
+    payload.repositories = [{ full_name: "octocat/Other" }];
     await h.probot.receive({ id: "i-3", name: "installation", payload } as never);
     await h.worker.idle();
     expect(h.installations).toEqual(["-2"]);
