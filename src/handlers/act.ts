@@ -384,7 +384,8 @@ export function createAct(o: ActOptions): Act {
       await reply(`\`/berth ${e.command.name}\` failed: ${err instanceof RefusedIntent ? err.message : "Berth could not reach GitHub or its store; see its log."}`);
       return;
     }
-    await react("rocket");
+    // 🚀 when something was started; 😕 when the answer is why nothing was (closed PR, nothing to roll back to).
+    await react(answer.deploymentId ? "rocket" : "confused");
     await reply(answer.text);
     // How it ended is told when the deployment is final (see CommandResultReporter).
     if (answer.deploymentId) {

@@ -293,6 +293,33 @@ describe("commands", () => {
     expect(await h.inbox.list()).toEqual([]);
   });
 
+  it("rolls production back from a commit comment to the deployment that served before", async () => {
+    const { deployment } = await import("../github/kit.js");
+    const app = { installationId: 1, repository: "Codertocat/Hello-World", environment: "production" };
+    const ok = [{ name: "rollout web", status: "SUCCESS" as const }];
+    const h = createHarness({
+      deployments: [
+        deployment({ id: "d3", app, phase: "ACTIVE", steps: ok, createdAt: new Date("2026-01-03") }),
+        deployment({ id: "d2", app, phase: "SUPERSEDED", steps: [{ name: "build web", status: "CANCELED" }], createdAt: new Date("2026-01-02") }),
+        deployment({ id: "d1", app, sha: "1".repeat(40), phase: "SUPERSEDED", steps: ok, createdAt: new Date("2026-01-01") }),
+      ],
+    });
+    const comment = example<Payload>("commit_comment", (p) => Boolean(p.installation));
+    comment.comment.body = "/berth rollback";
+    mockToken(1);
+    const reactions: string[] = [];
+    nock(API)
+      .get(`/repos/Codertocat/Hello-World/collaborators/${comment.comment.user.login}/permission`)
+      .reply(200, { permission: "write", user: { login: comment.comment.user.login } })
+      .post(`/repos/Codertocat/Hello-World/comments/${comment.comment.id}/reactions`, (b) => (reactions.push(b.content), true))
+      .twice()
+      .reply(201, {});
+    await h.probot.receive({ id: "c-10", name: "commit_comment", payload: comment } as never);
+    await h.worker.idle();
+    expect(h.submitted.map((x) => x.intent)).toEqual([{ kind: "rollback", app, toDeploymentId: "d1", by: comment.comment.user.login }]);
+    expect(reactions).toEqual(["eyes", "rocket"]);
+  });
+
   it("drops a delivery that keeps failing after the last round", async () => {
     const h = createHarness({ maxRounds: 2 });
     mockToken(1);
