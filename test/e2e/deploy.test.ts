@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestImages } from "../helpers/docker-images.js";
 import { dockerUnavailable } from "../helpers/services.js";
 import {
+  checkSuiteEvent,
   issueCommentEvent,
   pullRequestEvent,
   pushEvent,
@@ -47,8 +48,10 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", { timeout: 240
     }
   }, 60_000);
 
+  /** A commit of the test app at `version` (and without the wait_for_checks setting a test may have added). */
   function push(version: string): Commit {
-    return fake.state.push(repository, "main", testRepositoryFiles(name, repository, version, baseImage), { message: `release ${version}` });
+    const files = { ...testRepositoryFiles(name, repository, version, baseImage), ".github/berth.yml": null };
+    return fake.state.push(repository, "main", files, { message: `release ${version}` });
   }
 
   async function deliverPush(commit: Commit, delivery?: string) {
@@ -193,6 +196,32 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", { timeout: 240
     const runs = await checkRunsDone(commit.sha);
     expect(runs.map((r) => r.conclusion)).toContain("failure");
     expect(await production()).toEqual(before);
+  });
+
+  // Runs while catch-up is off: a catch-up tick landing between the push and the worker recording the gate
+  // deploys the commit without waiting for the checks (reported as a gap).
+  it("with wait_for_checks, cancels the deploy of a commit another app's checks failed and deploys one they passed", async () => {
+    const before = await production();
+    const settings = { ".github/berth.yml": "wait_for_checks: true\n" };
+    const failing = fake.state.push(repository, "main", { ...testRepositoryFiles(name, repository, "v8-ci-failed", baseImage), ...settings });
+    await deliverPush(failing);
+    const failedSuite = fake.state.addCheckSuite(repository, failing.sha, { appName: "Other CI", status: "completed", conclusion: "failure" });
+    await sendWebhook(berth!.webhookUrl, { event: "check_suite", payload: checkSuiteEvent(fake, failedSuite), secret: SECRET });
+    const canceled = await fake.until(
+      () => fake.state.deployments.find((d) => d.sha === failing.sha && ["success", "failure", "error"].includes(d.statuses.at(-1)?.state ?? "")),
+      "the canceled deployment of the commit whose CI failed",
+      DEPLOY_TIMEOUT,
+    );
+    expect(canceled.statuses.at(-1)!.state).toBe("error");
+    expect(canceled.statuses.at(-1)!.description).toContain("Other CI");
+    expect(await production()).toEqual(before);
+
+    const passing = fake.state.push(repository, "main", testRepositoryFiles(name, repository, "v9-ci-passed", baseImage));
+    await deliverPush(passing);
+    const passedSuite = fake.state.addCheckSuite(repository, passing.sha, { appName: "Other CI", status: "completed", conclusion: "success" });
+    await sendWebhook(berth!.webhookUrl, { event: "check_suite", payload: checkSuiteEvent(fake, passedSuite), secret: SECRET });
+    await deployed(passing.sha);
+    expect(await production()).toMatchObject({ version: "v9-ci-passed" });
   });
 
   let previewUrl: string | undefined;

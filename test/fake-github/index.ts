@@ -3,5 +3,5 @@
 export { FakeGitHub, startFakeGitHub, openApiValidator } from "./server.js";
 export type { FakeGitHubOptions, RecordedRequest, RequestPattern, ResponseProblem } from "./server.js";
 export type { CheckRun, CheckSuite, Commit, CommitComment, Deployment, DeploymentStatus, Installation, IssueComment, PullRequest, Repository } from "./state.js";
-export { commitCommentEvent, installationEvent, issueCommentEvent, pullRequestEvent, pushEvent, sendWebhook, signature } from "./webhooks.js";
+export { checkSuiteEvent, commitCommentEvent, installationEvent, issueCommentEvent, pullRequestEvent, pushEvent, sendWebhook, signature } from "./webhooks.js";
 export type { WebhookAnswer, WebhookDelivery } from "./webhooks.js";

@@ -4,7 +4,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import type { FakeGitHub } from "./server.js";
-import type { Commit, CommitComment, Installation, IssueComment, PullRequest, Repository } from "./state.js";
+import type { CheckSuite, Commit, CommitComment, Installation, IssueComment, PullRequest, Repository } from "./state.js";
 
 type Payload = Record<string, unknown>;
 interface Example {
@@ -217,6 +217,35 @@ export function commitCommentEvent(fake: FakeGitHub, fullName: string, sha: stri
     installation: installationRef(fake, repo),
   });
   return { payload, comment };
+}
+
+/** `check_suite.completed` (or another action) for a suite seeded with `state.addCheckSuite`. */
+export function checkSuiteEvent(fake: FakeGitHub, suite: CheckSuite, action = "completed"): Payload {
+  const repo = fake.state.repository(suite.repository);
+  const commit = repo.commits.get(suite.headSha);
+  if (!commit) throw new Error(`fake GitHub: ${repo.fullName} has no commit ${suite.headSha}`);
+  const payload = example("check_suite", (p) => p.action === "completed");
+  const app = (payload.check_suite as Payload).app as Payload;
+  Object.assign(payload.check_suite as Payload, {
+    id: suite.id,
+    head_branch: [...repo.branches].find(([, sha]) => sha === commit.sha)?.[0] ?? null,
+    head_sha: commit.sha,
+    status: suite.status,
+    conclusion: suite.conclusion,
+    before: commit.parents[0] ?? "0".repeat(40),
+    after: commit.sha,
+    pull_requests: [],
+    latest_check_runs_count: suite.checkRunsCount,
+    app: { ...app, id: suite.app.id, slug: suite.app.slug, name: suite.app.name },
+    head_commit: commitPayload(fake, repo, commit),
+  });
+  Object.assign(payload, {
+    action,
+    repository: repositoryPayload(fake, repo),
+    sender: account(fake, repo.owner),
+    installation: installationRef(fake, repo),
+  });
+  return payload;
 }
 
 /** `installation.created` (or another action) for an installation the fake holds. */
