@@ -27,6 +27,7 @@ import { Router } from "./runtime/docker/router.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
 import { createDeploymentPageHandler } from "./server/deployment-page.js";
 import { createHealthHandler } from "./server/health.js";
+import { createRootWebhookHandler } from "./server/root-webhook.js";
 import { createMetricsHandler } from "./server/metrics.js";
 import { parseAppSpec, type DatabaseBindings } from "./spec/index.js";
 import { createStore } from "./store/index.js";
@@ -198,6 +199,7 @@ async function serveApp(
       }),
     );
     addHandler(createMetricsHandler(registry));
+    addHandler(createRootWebhookHandler(await app.getNodeMiddleware()));
     addHandler(
       createDeploymentPageHandler({
         getDeployment: (id) => pipeline.getDeployment(id),

@@ -9,6 +9,7 @@ import { registerHandlers } from "../../src/handlers/index.js";
 import { Inbox } from "../../src/handlers/inbox.js";
 import type { InboxEntry } from "../../src/handlers/inbox.js";
 import { createHealthHandler } from "../../src/server/health.js";
+import { createRootWebhookHandler } from "../../src/server/root-webhook.js";
 import { createTestProbot, example, memoryState } from "../github/kit.js";
 
 const SECRET = "test-secret";
@@ -37,9 +38,11 @@ async function start(readyCheck: () => Promise<unknown>) {
     { probot },
   );
   const health = createHealthHandler({ checks: [{ name: "store", check: readyCheck }], timeoutMs: 50 });
+  const root = createRootWebhookHandler(webhooks);
   server = createServer(async (req, res) => {
     if (await health(req, res)) return;
     if (await webhooks(req, res)) return;
+    if (await root(req, res)) return;
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
@@ -47,10 +50,10 @@ async function start(readyCheck: () => Promise<unknown>) {
   return { url, inbox, accepted };
 }
 
-function deliver(url: string, id: string, payload: unknown, secret = SECRET) {
+function deliver(url: string, id: string, payload: unknown, secret = SECRET, path = "/api/github/webhooks") {
   const body = JSON.stringify(payload);
   const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-  return fetch(`${url}/api/github/webhooks`, {
+  return fetch(`${url}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-github-event": "push", "x-github-delivery": id, "x-hub-signature-256": signature },
     body,
@@ -67,6 +70,15 @@ describe("webhook endpoint", () => {
     expect(again.status).toBe(200);
     expect((await inbox.list()).map((e) => [e.id, e.event.type])).toEqual([["delivery-1", "push"]]);
     expect(accepted).toHaveLength(1);
+  });
+
+  it("takes deliveries at the server's root too, where the manifest flow points the app's webhook", async () => {
+    const { url, inbox } = await start(async () => {});
+    const payload = example("push", (p) => p.ref === "refs/heads/master" && Boolean(p.installation));
+    expect((await deliver(url, "root-1", payload, SECRET, "/")).status).toBe(200);
+    expect((await deliver(url, "root-2", payload, "wrong", "/")).status).toBe(400);
+    expect((await fetch(`${url}/`, { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await inbox.list()).map((e) => e.id)).toEqual(["root-1"]);
   });
 
   it("answers 2xx for a payload Berth does not need and 400 for a wrong signature", async () => {
