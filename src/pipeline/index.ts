@@ -156,7 +156,16 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
           if (app) emit({ type: "app.removed", app: app.key, reason: app.removedReason ?? "removed" });
         }
       })
-      .catch((err: unknown) => log.error({ err, appId: claim.appId, deploymentId: claim.deploymentId }, "work on app failed"))
+      .catch(async (err: unknown) => {
+        log.error({ err, appId: claim.appId, deploymentId: claim.deploymentId }, "work on app failed");
+        // Left non-final, the deployment would be claimed again at once and fail the same way, forever.
+        if (claim.deploymentId && !controller.signal.aborted) {
+          const failed = await store.deployments
+            .transition(claim.deploymentId, "ERROR", { message: `internal error: ${describeCause(err)}` })
+            .catch(() => undefined);
+          if (failed) emit({ type: "deployment.phase", deployment: failed, phase: "ERROR", was: null });
+        }
+      })
       .finally(async () => {
         clearInterval(heartbeat);
         await store.queue.release(claim.appId, workerId).catch((err: unknown) => log.warn({ err }, "could not release lease"));

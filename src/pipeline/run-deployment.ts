@@ -149,6 +149,7 @@ function specStage(deps: RunDeps): Stage<{ path: string }> {
         );
       }
       await deps.store.deployments.update(ctx.deployment.id, { spec });
+      await deps.store.apps.setSpecName(ctx.deployment.appId, spec.name);
       await useSpec(deps, ctx, spec);
       return { path: fetched.path };
     },

@@ -108,6 +108,8 @@ export interface Store {
     get(id: string): Promise<AppRecord | undefined>;
     find(key: AppKey): Promise<AppRecord | undefined>;
     upsert(key: AppKey, fields: { branch: string }): Promise<AppRecord>;
+    /** The `name:` of the spec the app last deployed. */
+    setSpecName(id: string, specName: string): Promise<void>;
     /** Mark removed (preview closed, uninstalled); the record and its history stay. */
     remove(id: string, reason: string): Promise<void>;
   };
@@ -417,6 +419,9 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       async upsert(key, { branch }) {
         const row = await upsertApp(db, key, branch);
         return (await store.apps.get(row.id))!;
+      },
+      async setSpecName(id, specName) {
+        await db.updateTable("apps").set({ spec_name: specName, updated_at: sql`now()` }).where("id", "=", id).execute();
       },
       async remove(id, reason) {
         await db

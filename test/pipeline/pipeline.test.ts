@@ -64,6 +64,7 @@ describe("pipeline", () => {
     expect((await h.pipeline.apps()).filter((a) => a.app.repository === shop.repository)).toEqual([
       expect.objectContaining({ app: shop, branch: "main", lastDeployedSha: sha(1), activeDeploymentId: done.id }),
     ]);
+    expect((await h.store.apps.find(shop))!.specName).toBe("shop");
     expect(h.events[0]).toMatchObject({ type: "deployment.created", deployment: { id: done.id, phase: "PENDING_BUILD" } });
     await h.pipeline.stop(1000);
     expect(seenInStore.every((p) => p !== "PENDING_BUILD")).toBe(true);
