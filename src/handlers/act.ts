@@ -301,6 +301,37 @@ export function createAct(o: ActOptions): Act {
     await submit(intent, deliveryId, action ?? "check_run", log);
   }
 
+  /** "Re-run all checks" on Berth's suite: the spec check again, and every deployment it reported again. */
+  async function onCheckSuiteRerun(
+    e: Extract<BerthEvent, { type: "check_suite_rerun" }>,
+    deliveryId: string,
+    log: Logger,
+  ): Promise<void> {
+    const github = await o.auth(e.installationId);
+    const { owner, repo } = splitRepository(e.repository);
+    const runs = await github.paginate(github.rest.checks.listForSuite, { owner, repo, check_suite_id: e.suiteId, per_page: 100 });
+    const ids = [...new Set(runs.map((r) => r.external_id).filter((id): id is string => Boolean(id)))];
+    if (ids.includes(SPEC_CHECK_EXTERNAL_ID)) {
+      const read = await readSpec(github, e.repository, e.sha);
+      if (read) await reportSpecCheck({ ...common(e), github, sha: e.sha, spec: read.fetched, problems: read.problems });
+    }
+    // One redeploy per environment: the newest deployment of this commit there.
+    const newest = new Map<string, DeploymentRecord>();
+    for (const id of ids.filter((i) => i !== SPEC_CHECK_EXTERNAL_ID)) {
+      const d = await o.pipeline.getDeployment(id);
+      const seen = d && newest.get(d.app.environment);
+      if (d && (!seen || seen.createdAt < d.createdAt)) newest.set(d.app.environment, d);
+    }
+    for (const d of newest.values()) {
+      await submit(
+        { kind: "deploy", app: d.app, branch: d.branch, sha: d.sha, cause: { type: "manual", by: e.by } },
+        deliveryId,
+        `rerun:${d.app.environment}`,
+        log,
+      );
+    }
+  }
+
   async function onCheckSuite(e: Extract<BerthEvent, { type: "check_suite" }>, _deliveryId: string, log: Logger): Promise<void> {
     await evaluateGate(e.installationId, e.repository, e.sha, log, { fallbackName: e.appName });
   }
@@ -482,6 +513,8 @@ export function createAct(o: ActOptions): Act {
         return onCheckRun(event, deliveryId, log);
       case "check_suite":
         return onCheckSuite(event, deliveryId, log);
+      case "check_suite_rerun":
+        return onCheckSuiteRerun(event, deliveryId, log);
       case "command":
         return onCommand(event, deliveryId, log);
     }

@@ -55,6 +55,7 @@ export type BerthEvent =
       appName: string;
       appId: number | null;
     }
+  | { type: "check_suite_rerun"; installationId: number; repository: string; suiteId: number; sha: string; by?: string }
   | {
       type: "command";
       installationId: number;
@@ -190,8 +191,19 @@ export function fromCheckRun(payload: Context<"check_run">["payload"], appId: nu
 
 export function fromCheckSuite(payload: Context<"check_suite">["payload"], appId: number): BerthEvent | Ignored {
   if (!payload.installation) return { ignored: "no installation" };
-  if (payload.action !== "completed") return { ignored: `check_suite.${payload.action} needs nothing` };
   const suite = payload.check_suite;
+  if (payload.action === "rerequested") {
+    if (suite.app?.id !== appId) return { ignored: "another app's check suite" };
+    return {
+      type: "check_suite_rerun",
+      installationId: payload.installation.id,
+      repository: payload.repository.full_name,
+      suiteId: suite.id,
+      sha: suite.head_sha,
+      by: payload.sender?.login,
+    };
+  }
+  if (payload.action !== "completed") return { ignored: `check_suite.${payload.action} needs nothing` };
   if (suite.app?.id === appId) return { ignored: "Berth's own check suite" };
   return {
     type: "check_suite",

@@ -57,7 +57,7 @@ export function registerHandlers(app: Probot, o: RegisterHandlersOptions): void 
   app.on(["check_run.rerequested", "check_run.requested_action"], (c) =>
     record(c as Context, fromCheckRun(c.payload, o.appId)),
   );
-  app.on("check_suite.completed", (c) => record(c as Context, fromCheckSuite(c.payload, o.appId)));
+  app.on(["check_suite.completed", "check_suite.rerequested"], (c) => record(c as Context, fromCheckSuite(c.payload, o.appId)));
   app.on("issue_comment.created", (c) => record(c as Context, fromIssueComment(c.payload)));
   app.on("commit_comment.created", (c) => record(c as Context, fromCommitComment(c.payload)));
 }

@@ -426,6 +426,40 @@ describe("readSettings", () => {
   });
 });
 
+describe("check_suite rerequested", () => {
+  useStrictNock();
+
+  it("re-runs the spec check and redeploys the newest deployment of each environment in Berth's suite", async () => {
+    const { deployment } = await import("../github/kit.js");
+    const prod = { installationId: 1, repository: "Codertocat/Hello-World", environment: "production" };
+    const h = createHarness({
+      deployments: [
+        deployment({ id: "old", app: prod, sha: HEAD, branch: "master", createdAt: new Date("2026-01-01") }),
+        deployment({ id: "new", app: prod, sha: HEAD, branch: "master", createdAt: new Date("2026-01-02") }),
+      ],
+    });
+    const payload = example<Payload>("check_suite", (p) => p.action === "rerequested");
+    payload.check_suite.app.id = APP_ID;
+    payload.check_suite.head_sha = HEAD;
+    payload.repository.full_name = "Codertocat/Hello-World";
+    mockToken(payload.installation.id);
+    nock(API)
+      .get(`/repos/Codertocat/Hello-World/check-suites/${payload.check_suite.id}/check-runs`)
+      .query({ per_page: 100 })
+      .reply(200, { total_count: 3, check_runs: [{ external_id: "berth:spec" }, { external_id: "old" }, { external_id: "new" }] });
+    mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    nock(API).post("/repos/Codertocat/Hello-World/check-runs", (b) => b.name === "spec").reply(201, { id: 3 });
+    await h.probot.receive({ id: "s-1", name: "check_suite", payload } as never);
+    await h.worker.idle();
+    expect(h.submitted).toEqual([
+      {
+        deliveryId: "s-1:rerun:production",
+        intent: { kind: "deploy", app: prod, branch: "master", sha: HEAD, cause: { type: "manual", by: payload.sender.login } },
+      },
+    ]);
+  });
+});
+
 describe("installation", () => {
   useStrictNock();
 
