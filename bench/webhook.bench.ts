@@ -1,9 +1,7 @@
 // Webhook acknowledgement latency: 500 signed push deliveries sent to Berth (started with `npm start` against the
 // fake GitHub, as the e2e tests do) while two deploys run, against the same deliveries sent to a bare Node http
 // server that only verifies the signature. Prints p50/p99/max for both; the target is Berth's p99 under 50 ms.
-import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { randomUUID } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { ensureTestImages } from "../test/helpers/docker-images.js";
 import { dockerUnavailable } from "../test/helpers/services.js";
@@ -91,22 +89,40 @@ function summary(label: string, latencies: number[]): { p50: number; p99: number
   return { p50, p99 };
 }
 
-/** The peer: Node's http server, reading the body and checking X-Hub-Signature-256, nothing else. */
-async function startBareServer(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const expected = Buffer.from(`sha256=${createHmac("sha256", SECRET).update(Buffer.concat(chunks)).digest("hex")}`);
-      const given = Buffer.from(String(req.headers["x-hub-signature-256"] ?? ""));
-      const ok = given.length === expected.length && timingSafeEqual(given, expected);
-      res.writeHead(ok ? 202 : 401).end();
-    });
+/**
+ * The peer: Node's http server, reading the body and checking X-Hub-Signature-256, nothing else. In its own worker
+ * thread, so the fake GitHub on the main thread does not slow it either.
+ */
+const BARE_SERVER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { createHmac, timingSafeEqual } = require("node:crypto");
+const { createServer } = require("node:http");
+const server = createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const expected = Buffer.from("sha256=" + createHmac("sha256", workerData.secret).update(Buffer.concat(chunks)).digest("hex"));
+    const given = Buffer.from(String(req.headers["x-hub-signature-256"] || ""));
+    const ok = given.length === expected.length && timingSafeEqual(given, expected);
+    res.writeHead(ok ? 202 : 401).end();
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+});
+server.listen(0, "127.0.0.1", () => parentPort.postMessage(server.address().port));
+parentPort.on("message", () => server.close(() => process.exit(0)));
+`;
+
+async function startBareServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const worker = new Worker(BARE_SERVER, { eval: true, workerData: { secret: SECRET } });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    url: `http://127.0.0.1:${port}/`,
+    close: async () => {
+      worker.postMessage("close");
+      await new Promise((resolve) => worker.once("exit", resolve));
+    },
   };
 }
 
