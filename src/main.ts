@@ -303,4 +303,11 @@ async function main(): Promise<void> {
   await serveApp(config, config.github, databases, log);
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  // A port in use, an unreachable database, a Docker engine that is not there: say it in one line first.
+  console.error(`Berth could not start: ${(err as Error).message}`);
+  console.error(err);
+  process.exit(1);
+}
