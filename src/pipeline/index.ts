@@ -66,6 +66,8 @@ export interface Pipeline {
   listDeployments(app: AppKey, opts?: { limit?: number; phases?: Phase[] }): Promise<DeploymentRecord[]>;
   apps(): Promise<ManagedApp[]>;
   readLogs(deploymentId: string, step?: string): Promise<LogChunk[]>;
+  /** Stored chunks, then new ones as they are written, until the deployment is final. */
+  followLogs(deploymentId: string, opts?: { step?: string; signal?: AbortSignal; pollMs?: number }): AsyncGenerator<LogChunk>;
   /** Look for work now rather than at the next poll. */
   poke(): void;
 }
@@ -384,6 +386,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     },
 
     readLogs: (deploymentId, step) => store.logs.read(deploymentId, { step }),
+    followLogs: (deploymentId, followOpts) => store.logs.follow(deploymentId, followOpts),
     poke,
   };
 }

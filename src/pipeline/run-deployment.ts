@@ -23,7 +23,7 @@ import {
   type Component,
   type JobKind,
 } from "./map-spec.js";
-import { NON_FINAL_PHASES, canTransition, isFinal } from "./phases.js";
+import { IllegalTransitionError, NON_FINAL_PHASES, canTransition, isFinal } from "./phases.js";
 import { createRedactor, type Redactor } from "./redact.js";
 import { StepLogs } from "./step-logs.js";
 import type { AppKey, DeploymentRecord, Intent, Phase, PipelineEvent, SourceProvider, StepRecord } from "./types.js";
@@ -506,6 +506,14 @@ export async function runDeployment(deps: RunDeps, deploymentId: string, signal:
 
   /** The one place a failure becomes a recorded outcome. */
   async function funnel(err: unknown): Promise<RunOutcome> {
+    if (err instanceof IllegalTransitionError) {
+      // Someone else ended it first (superseded or canceled before it started): their outcome stands.
+      const now = await deps.store.deployments.get(deploymentId);
+      if (now && isFinal(now.phase)) {
+        log.info({ phase: now.phase }, "deployment ended elsewhere before it could move on");
+        return { phase: now.phase, message: now.message };
+      }
+    }
     const stop = err instanceof StopRequest ? err : stopOf(signal);
     if (stop && !stop.write) {
       log.warn({ reason: stop.message }, "stopped without writing: another worker owns this deployment now");

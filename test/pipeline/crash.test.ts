@@ -90,4 +90,28 @@ describe("killed mid-deployment and restarted on the same store", { timeout: 180
       expect.objectContaining({ type: "deployment.phase", phase: "ERROR", was: "DEPLOYING", deployment: expect.objectContaining({ id: second }) }),
     );
   });
+
+  it("on SIGTERM stops within the grace period and leaves nothing running without an owner", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "berth-crash-"));
+    child = startChild({ DATA_DIR: dataDir, HANG: `build:${sha(1)}` });
+    await child.waitFor(/^READY$/);
+    const id = await deployInChild(sha(1));
+    await child.waitFor(new RegExp(`^HANG ${id} build$`));
+    child.process.kill("SIGTERM");
+    expect(await child.exited).toBe(0);
+    expect(child.lines).toContain(`PHASE ${id} ERROR`);
+    child = undefined;
+
+    const store = await createStore({ dataDir, log: silentLog });
+    try {
+      expect(await store.deployments.get(id)).toMatchObject({
+        phase: "ERROR",
+        message: "interrupted: Berth shut down before the deployment finished",
+      });
+      const leases = await store.db.selectFrom("apps").select("lease_owner").execute();
+      expect(leases.every((a) => a.lease_owner === null)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IntentError } from "../../src/pipeline/index.js";
+import { runDeployment } from "../../src/pipeline/run-deployment.js";
+import { silentLog as quiet } from "../store/open-store.js";
 import type { PipelineEvent } from "../../src/pipeline/types.js";
 import type { MemoryRuntimeOptions } from "../../src/runtime/memory/index.js";
 import { createStore, type Store } from "../../src/store/index.js";
@@ -319,5 +321,25 @@ describe("pipeline", () => {
     expect(d).toMatchObject({ phase: "ERROR", message: "interrupted: Berth shut down before the deployment finished" });
     const app = await h.store.db.selectFrom("apps").select("lease_owner").where("id", "=", d!.appId).executeTakeFirstOrThrow();
     expect(app.lease_owner).toBeNull();
+  });
+
+  it("leaves a deployment superseded between its claim and its start as it was ended", async () => {
+    h = await harness({ start: false });
+    const id = (await h.pipeline.submit(pushIntent(shop, sha(1)))).deploymentId!;
+    const racing = {
+      ...store,
+      deployments: {
+        ...store.deployments,
+        transition: async (...args: Parameters<typeof store.deployments.transition>) => {
+          if (args[1] === "BUILDING") await store.deployments.transition(args[0], "SUPERSEDED", { message: "superseded by 1234567" });
+          return store.deployments.transition(...args);
+        },
+      },
+    };
+    const deps = { store: racing, runtime: h.runtime, source: h.source, log: quiet, workDir: h.workDir, emit: () => undefined, logFlushMs: 5 };
+    const outcome = await runDeployment(deps, id, new AbortController().signal);
+    expect(outcome).toEqual({ phase: "SUPERSEDED", message: "superseded by 1234567" });
+    expect(await store.deployments.get(id)).toMatchObject({ phase: "SUPERSEDED", message: "superseded by 1234567" });
+    expect(h.runtime.operations).toEqual([]);
   });
 });
