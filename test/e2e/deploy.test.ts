@@ -13,6 +13,7 @@ import {
   type Commit,
   type Deployment,
   type FakeGitHub,
+  type PullRequest,
 } from "../fake-github/index.js";
 import { BerthProcess, DockerJanitor, getPublicUrl, SECRET_VALUE, testRepositoryFiles, uniqueName } from "./harness.js";
 
@@ -225,6 +226,7 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", { timeout: 240
   });
 
   let previewUrl: string | undefined;
+  let previewPull: PullRequest | undefined;
 
   it("builds a fork's pull request only after a maintainer's /berth preview", async () => {
     fake.state.addRepository({ owner: "mallory", name, files: testRepositoryFiles(name, repository, "fork", baseImage), fork: true });
@@ -258,6 +260,7 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", { timeout: 240
     expect(firstDeployment).toBeGreaterThanOrEqual(beforeMaintainer);
 
     previewUrl = preview.statuses.at(-1)!.environmentUrl;
+    previewPull = pull;
     const reply = await getPublicUrl(previewUrl);
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toMatchObject({ version: "fork-change" });
@@ -269,6 +272,21 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", { timeout: 240
     if (!previewUrl) skip("the fork preview test above did not deploy");
     const reply = await getPublicUrl(previewUrl!);
     expect(JSON.parse(reply.body)).toMatchObject({ hasSecret: false });
+  });
+
+  it("tears a preview down when its pull request closes: GitHub shows it inactive and the router stops serving it", async ({ skip }) => {
+    if (!previewPull || !previewUrl) skip("the fork preview test above did not deploy");
+    const pull = previewPull!;
+    pull.state = "closed";
+    const closed = await sendWebhook(berth!.webhookUrl, { event: "pull_request", payload: pullRequestEvent(fake, repository, pull, "closed"), secret: SECRET });
+    expect(closed.status).toBeLessThan(300);
+    await fake.until(
+      () => fake.state.deployments.find((d) => d.environment === `pr-${pull.number}` && d.statuses.at(-1)?.state === "inactive"),
+      "the preview's deployment marked inactive",
+      DEPLOY_TIMEOUT,
+    );
+    expect((await getPublicUrl(previewUrl!)).status).toBe(404);
+    expect(await production()).toMatchObject({ greeting: "hello from berth" });
   });
 
   it("deploys pushes whose deliveries never arrived: at start after a restart, and at each catch-up", async () => {
