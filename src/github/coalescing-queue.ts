@@ -97,7 +97,22 @@ export class CoalescingQueue<T> {
     }
     if (this.#closed) slot.waiting = undefined;
     this.#schedule(key, slot, retryIn);
+    if (!slot.waiting && !slot.timer) this.#forgetLater(key, slot);
     this.#settle();
+  }
+
+  /** Drop an idle key once its spacing no longer matters, so finished deployments leave nothing behind. */
+  #forgetLater(key: string, slot: Slot<T>): void {
+    const forget = () => {
+      if (this.#slots.get(key) === slot && !slot.waiting && !slot.timer && !slot.sending) this.#slots.delete(key);
+    };
+    if (this.#options.minIntervalMs <= 0) return forget();
+    setTimeout(forget, this.#options.minIntervalMs).unref();
+  }
+
+  /** Keys currently tracked (for tests). */
+  get size(): number {
+    return this.#slots.size;
   }
 
   #isIdle(): boolean {

@@ -28,6 +28,8 @@ describe("CoalescingQueue", () => {
       ["a", 3],
       ["b", 10],
     ]);
+    // Nothing is kept for keys that are done.
+    expect(q.size).toBe(0);
   });
 
   it("holds later values back while a send is in flight, then sends the newest", async () => {
