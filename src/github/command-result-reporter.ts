@@ -78,13 +78,14 @@ export class CommandResultReporter implements CommandResults {
           body: this.#o.redact(commandResultText(origin, record)),
         });
       } else {
-        // Commit comments get a reaction: a reply there needs contents: write.
-        await github.rest.reactions.createForCommitComment({
-          owner,
-          repo,
-          comment_id: origin.commentId,
-          content: record.phase === "ACTIVE" ? "hooray" : "confused",
-        });
+        // Commit comments get a reaction: a reply there needs contents: write. A refused reaction is not
+        // worth retrying.
+        await github.rest.reactions
+          .createForCommitComment({ owner, repo, comment_id: origin.commentId, content: record.phase === "ACTIVE" ? "hooray" : "confused" })
+          .catch((err: { status?: number }) => {
+            if (err.status !== 403 && err.status !== 404) throw err;
+            this.#o.log.warn({ err, deploymentId: id }, "could not react to the command's commit comment");
+          });
       }
       await this.#o.state.set(key, null);
     });

@@ -384,12 +384,18 @@ export function createAct(o: ActOptions): Act {
   async function onCommand(e: Extract<BerthEvent, { type: "command" }>, deliveryId: string, log: Logger): Promise<void> {
     const github = await o.auth(e.installationId);
     const { owner, repo } = splitRepository(e.repository);
-    const react = (content: "+1" | "-1" | "eyes" | "rocket" | "confused") =>
-      o.writes.run(e.installationId, () =>
-        e.on.kind === "pull_request"
-          ? github.rest.reactions.createForIssueComment({ owner, repo, comment_id: e.commentId, content })
-          : github.rest.reactions.createForCommitComment({ owner, repo, comment_id: e.commentId, content }),
-      );
+    // A reaction is a courtesy: if GitHub refuses it (permissions, a deleted comment), the command still runs.
+    const react = async (content: "+1" | "-1" | "eyes" | "rocket" | "confused") => {
+      try {
+        await o.writes.run(e.installationId, () =>
+          e.on.kind === "pull_request"
+            ? github.rest.reactions.createForIssueComment({ owner, repo, comment_id: e.commentId, content })
+            : github.rest.reactions.createForCommitComment({ owner, repo, comment_id: e.commentId, content }),
+        );
+      } catch (err) {
+        log.warn({ err, content }, "could not react to the command's comment");
+      }
+    };
     const reply = async (text: string) => {
       if (e.on.kind !== "pull_request") return; // Commit comments would need contents: write; the reaction answers.
       const number = e.on.number;
