@@ -72,7 +72,10 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", { timeout: 240
       throw new Error(`${err.message}\nBerth's last output:\n${berth!.output.slice(-60).join("\n")}`);
     });
     janitor.note();
-    expect(deployment.statuses.at(-1), `deployment ${deployment.id}: ${JSON.stringify(deployment.statuses)}`).toMatchObject({ state: "success" });
+    const errors = () => berth!.output.filter((l) => /"level":(50|60)/.test(l)).slice(-10).join("\n");
+    expect(deployment.statuses.at(-1), `deployment ${deployment.id}: ${JSON.stringify(deployment.statuses)}\nBerth's errors:\n${errors()}`).toMatchObject({
+      state: "success",
+    });
     return deployment;
   }
 

@@ -131,6 +131,9 @@ export class BerthProcess {
       BERTH_RUNTIME: "docker",
       BERTH_CATCH_UP_INTERVAL: options.catchUpInterval ?? "off",
       NODE_ENV: "test",
+      // Set empty rather than left out: Berth fills unset variables from a developer's .env, and empty means unset.
+      DATABASE_URL: "",
+      WEBHOOK_PROXY_URL: "",
       ...options.env,
     };
     // Its own process group, so stop() ends npm, tsx and Berth together.
