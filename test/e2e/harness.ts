@@ -139,7 +139,12 @@ export class BerthProcess {
     // Its own process group, so stop() ends npm, tsx and Berth together.
     const child = spawn("npm", ["start", "--silent"], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     const berth = new BerthProcess(child, port, routerPort, dataDir, options.webhookSecret);
-    await berth.waitListening(60_000);
+    try {
+      await berth.waitListening(60_000);
+    } catch (err) {
+      await berth.stop();
+      throw err;
+    }
     return berth;
   }
 
