@@ -305,10 +305,17 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", { timeout: 240
     expect(JSON.parse((await getPublicUrl(second.statuses.at(-1)!.environmentUrl)).body)).toMatchObject({ version: "v7-missed" });
   });
 
-  // Last: covers every request the tests above made Berth send.
+  // Last two: they cover every request the tests above made Berth send.
   it("sent GitHub only requests its API description accepts, and got answers in GitHub's shapes", () => {
     expect(fake.requests.length).toBeGreaterThan(0);
     expect(fake.invalidRequests().map((r) => `${r.method} ${r.path} → ${r.status}: ${r.error}`)).toEqual([]);
     expect(fake.responseProblems).toEqual([]);
+  });
+
+  it("never wrote a secret to GitHub: not the SECRET env, the webhook secret, the app key or an installation token", () => {
+    const written = JSON.stringify(fake.requests.map((r) => r.body));
+    for (const secret of [SECRET_VALUE, SECRET, ...fake.state.tokens.keys()]) expect(written).not.toContain(secret);
+    const keyLine = fake.privateKey.split("\n").find((l) => l.length > 40)!;
+    expect(written).not.toContain(keyLine);
   });
 });
