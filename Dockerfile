@@ -9,7 +9,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production BERTH_DATA_DIR=/data
+ENV NODE_ENV=production BERTH_DATA_DIR=/data HOST=0.0.0.0 BERTH_ROUTER_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
