@@ -61,16 +61,30 @@ function limitsOf(component: Component): ResourceLimits {
   return { memory: size.memoryBytes, cpus: size.cpus };
 }
 
+/**
+ * A fork's pull request runs code nobody with write access has vetted, so every env whose value holds a
+ * secret (directly or through a bindable) is left out rather than handed to it.
+ */
+function envFor(spec: AppSpec, name: string, scope: "build" | "run", input: { bind: BindContext; untrusted?: boolean }) {
+  const resolved = resolveComponentEnv(spec, name, scope, input.bind);
+  if (!input.untrusted) return resolved;
+  const secrets = resolved.secrets.filter((s) => s.length > 0);
+  const env = Object.fromEntries(Object.entries(resolved.env).filter(([, v]) => !secrets.some((s) => v.includes(s))));
+  return { env, secrets: resolved.secrets };
+}
+
 export interface BuildInput {
   appId: string;
   deploymentId: string;
   sourceRoot: string;
   noCache: boolean;
   bind: BindContext;
+  /** Code from a fork: SECRET envs are withheld from its build and containers. */
+  untrusted?: boolean;
 }
 
 export function buildRequestFor(spec: AppSpec, component: Component, input: BuildInput): Omit<BuildRequest, "log" | "signal"> {
-  const { env, secrets } = resolveComponentEnv(spec, component.name, "build", input.bind);
+  const { env, secrets } = envFor(spec, component.name, "build", input);
   const c = component.spec;
   return {
     appId: input.appId,
@@ -140,6 +154,8 @@ export interface RunInput {
   deploymentId: string;
   image: string;
   bind: BindContext;
+  /** Code from a fork: SECRET envs are withheld from its containers. */
+  untrusted?: boolean;
 }
 
 export function rolloutRequestFor(
@@ -147,7 +163,7 @@ export function rolloutRequestFor(
   component: Exclude<Component, { kind: "job" }>,
   input: RunInput,
 ): Omit<RolloutRequest, "log" | "signal"> {
-  const { env, secrets } = resolveComponentEnv(spec, component.name, "run", input.bind);
+  const { env, secrets } = envFor(spec, component.name, "run", input);
   const base = {
     appId: input.appId,
     appName: input.appName,
@@ -199,7 +215,7 @@ export function rolloutRequestFor(
 export const JOB_TIMEOUT_MS = 30 * 60_000;
 
 export function jobRequestFor(spec: AppSpec, job: JobSpec, input: RunInput): Omit<JobRequest, "log" | "signal"> {
-  const { env, secrets } = resolveComponentEnv(spec, job.name, "run", input.bind);
+  const { env, secrets } = envFor(spec, job.name, "run", input);
   return {
     appId: input.appId,
     deploymentId: input.deploymentId,

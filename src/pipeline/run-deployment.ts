@@ -26,7 +26,7 @@ import {
 import { IllegalTransitionError, NON_FINAL_PHASES, canTransition, isFinal } from "./phases.js";
 import { createRedactor, type Redactor } from "./redact.js";
 import { StepLogs } from "./step-logs.js";
-import type { AppKey, DeploymentRecord, Intent, Phase, PipelineEvent, SourceProvider, StepRecord } from "./types.js";
+import type { AppKey, Cause, DeploymentRecord, Intent, Phase, PipelineEvent, SourceProvider, StepRecord } from "./types.js";
 
 /** Lets the composition root add what only it knows (databases the operator configured) to the bindables. */
 export type BindContextHook = (input: {
@@ -210,6 +210,7 @@ function buildStage(deps: RunDeps, component: Component): Stage<{ image: string;
         sourceRoot: need(ctx.sourceRoot, "the source tree"),
         noCache: intent.forceBuild === true || ctx.deployment.cause.type === "force_rebuild",
         bind: need(ctx.bind, "the bindables"),
+        untrusted: isFork(ctx.deployment.cause),
       });
       try {
         const { image } = await deps.runtime.build({ ...request, log: sink, signal });
@@ -245,6 +246,7 @@ function jobStage(deps: RunDeps, when: JobKind, job: string): Stage<{ exitCode: 
         deploymentId: ctx.deployment.id,
         image,
         bind: need(ctx.bind, "the bindables"),
+        untrusted: isFork(ctx.deployment.cause),
       });
       let result;
       try {
@@ -283,6 +285,7 @@ function rolloutStage(deps: RunDeps, component: Exclude<Component, { kind: "job"
         deploymentId: ctx.deployment.id,
         image,
         bind: need(ctx.bind, "the bindables"),
+        untrusted: isFork(ctx.deployment.cause),
       });
       // Recorded before the call: a half-finished rollout is still one to revert.
       ctx.rolledOut.push(component.name);
@@ -618,4 +621,8 @@ export async function runDeployment(deps: RunDeps, deploymentId: string, signal:
       }
     }
   }
+}
+
+function isFork(cause: Cause): boolean {
+  return cause.type === "pull_request" && cause.fork;
 }

@@ -269,9 +269,7 @@ describe.skipIf(dockerUnavailable())("Berth end to end (Docker)", { timeout: 240
     expect(JSON.parse(reply.body)).toMatchObject({ version: "fork-change" });
   });
 
-  // Known gap (reported): the pipeline passes the spec's SECRET envs to a fork's preview. When it stops doing
-  // so this test fails; drop `.fails` then.
-  it.fails("gives a fork's preview no SECRET env", async ({ skip }) => {
+  it("gives a fork's preview no SECRET env", async ({ skip }) => {
     if (!previewUrl) skip("the fork preview test above did not deploy");
     const reply = await getPublicUrl(previewUrl!);
     expect(JSON.parse(reply.body)).toMatchObject({ hasSecret: false });
