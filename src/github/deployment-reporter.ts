@@ -47,6 +47,20 @@ function describe(deployment: DeploymentRecord, state: DeploymentState): string 
   return text.length > 140 ? `${text.slice(0, 139)}…` : text;
 }
 
+/**
+ * The statuses to post to reach `state` from `sent`: updates are coalesced (latest state wins), yet a
+ * deployment on GitHub should still read queued → in_progress → its outcome, so skipped steps are filled in.
+ */
+export function statusesToSend(sent: DeploymentState | undefined, state: DeploymentState): DeploymentState[] {
+  if (state === "inactive") return [state];
+  const rank = (s: DeploymentState) => (s === "queued" ? 0 : s === "in_progress" ? 1 : 2);
+  const from = sent === undefined ? 0 : rank(sent) + 1;
+  const fill = (["queued", "in_progress"] as const).filter((s) => rank(s) >= from && rank(s) < rank(state));
+  return [...fill, state];
+}
+
+const FILLED_DESCRIPTION: Partial<Record<DeploymentState, string>> = { queued: "PENDING_BUILD", in_progress: "BUILDING" };
+
 type Job = { kind: "status"; deploymentId: string } | { kind: "retire"; app: AppKey };
 
 export class DeploymentReporter {
@@ -124,15 +138,19 @@ export class DeploymentReporter {
         await this.#o.state.set(githubDeploymentKey(id), githubId);
         log.debug({ githubDeploymentId: githubId }, "GitHub deployment created");
       }
-      await github.rest.repos.createDeploymentStatus({
-        owner,
-        repo,
-        deployment_id: githubId,
-        state,
-        description: this.#o.redact(describe(deployment, state)),
-        ...(state === "success" && deployment.url ? { environment_url: deployment.url } : {}),
-        ...(details ? { log_url: details } : {}),
-      });
+      for (const step of statusesToSend(entry.sent, state)) {
+        const filled = step !== state;
+        await github.rest.repos.createDeploymentStatus({
+          owner,
+          repo,
+          deployment_id: githubId,
+          state: step,
+          description: this.#o.redact(filled ? FILLED_DESCRIPTION[step]! : describe(deployment, state)),
+          ...(state === "success" && deployment.url ? { environment_url: deployment.url } : {}),
+          ...(details ? { log_url: details } : {}),
+        });
+        entry.sent = step;
+      }
       if (state === "success") {
         const envKey = environmentKey(app);
         const previous = (await this.#o.state.get(envKey)) as number | null | undefined;

@@ -90,19 +90,20 @@ describe("DeploymentReporter", () => {
       .post("/repos/octo/shop/deployments", (b) => (sent.push(b), true))
       .reply(201, { id: 1 })
       .post("/repos/octo/shop/deployments/1/statuses", (b) => (sent.push(b), true))
-      .reply(201, {})
-      .post("/repos/octo/shop/deployments/1/statuses", (b) => (sent.push(b), true))
+      .times(4)
       .reply(201, {});
     const failed = deployment({ app, branch: "feature", phase: "ERROR", message: "rollout web: health check failed" });
     reporter.onEvent({ type: "deployment.phase", deployment: failed, phase: "ERROR", was: "DEPLOYING" });
     await reporter.idle();
     expect(sent[0]).toMatchObject({ environment: "pr-7", transient_environment: true, production_environment: false });
-    expect(sent[1]).toMatchObject({ state: "failure", description: "ERROR: rollout web: health check failed" });
+    // Coalesced straight to ERROR, the GitHub deployment still reads queued → in_progress → failure.
+    expect(sent.slice(1).map((b) => (b as { state: string }).state)).toEqual(["queued", "in_progress", "failure"]);
+    expect(sent[3]).toMatchObject({ state: "failure", description: "ERROR: rollout web: health check failed" });
 
     await state.set(environmentKey(app), 1);
     reporter.onEvent({ type: "app.removed", app, reason: "pull request #7 closed" });
     await reporter.idle();
-    expect(sent[2]).toEqual({ state: "inactive", description: "Preview torn down" });
+    expect(sent[4]).toEqual({ state: "inactive", description: "Preview torn down" });
     expect(await state.get(environmentKey(app))).toBeNull();
   });
 
