@@ -223,6 +223,7 @@ async function serveApp(
           parseSpec,
           log,
           state: store.state,
+          appId: github.appId,
           discovered,
           ...(config.discover ? { appAuth: () => app.auth() } : {}),
         });

@@ -56,6 +56,23 @@ const sameKey = (a: AppKey, b: AppKey) =>
 
 export const SETTINGS_PATH = ".github/berth.yml";
 
+/** The per-app setting `wait_for_checks: true` in `.github/berth.yml` at the commit. */
+export async function waitsForChecks(github: GitHub, repository: string, sha: string, log: Logger): Promise<boolean> {
+  const { owner, repo } = splitRepository(repository);
+  let text: string;
+  try {
+    const { data } = await github.rest.repos.getContent({ owner, repo, path: SETTINGS_PATH, ref: sha });
+    if (Array.isArray(data) || !("content" in data)) return false;
+    text = Buffer.from(data.content, "base64").toString("utf8");
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+  const settings = readSettings(text);
+  if ("problem" in settings) log.warn({ path: SETTINGS_PATH, problem: settings.problem }, "settings ignored");
+  return "waitForChecks" in settings && settings.waitForChecks;
+}
+
 /** Per-app settings from `.github/berth.yml`; a broken file is reported and treated as absent. */
 export function readSettings(text: string): { waitForChecks: boolean } | { problem: string } {
   let data: unknown;
@@ -150,23 +167,6 @@ export function createAct(o: ActOptions): Act {
       return evaluateGate(e.installationId, e.repository, e.sha, log, { atPush: true });
     }
     await submit(intent, deliveryId, "deploy", log);
-  }
-
-  /** The per-app setting `wait_for_checks: true` in `.github/berth.yml` at the commit. */
-  async function waitsForChecks(github: GitHub, repository: string, sha: string, log: Logger): Promise<boolean> {
-    const { owner, repo } = splitRepository(repository);
-    let text: string;
-    try {
-      const { data } = await github.rest.repos.getContent({ owner, repo, path: SETTINGS_PATH, ref: sha });
-      if (Array.isArray(data) || !("content" in data)) return false;
-      text = Buffer.from(data.content, "base64").toString("utf8");
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-    const settings = readSettings(text);
-    if ("problem" in settings) log.warn({ path: SETTINGS_PATH, problem: settings.problem }, "settings ignored");
-    return "waitForChecks" in settings && settings.waitForChecks;
   }
 
   function common(e: { installationId: number; repository: string }) {

@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import type { GitHub, InstallationAuth } from "../github/octokit.js";
 import { isNotFound, readSpecAt, splitRepository } from "../github/source.js";
-import { gateKey } from "./act.js";
+import { gateKey, waitsForChecks } from "./act.js";
 import type { AppsPort, KeyValueState, PipelinePort, SpecParser } from "./ports.js";
 import { componentsOn, deployBranch } from "./spec-view.js";
 
@@ -24,6 +24,21 @@ export interface CatchUpOptions {
   discovered?: Map<string, string>;
   /** Where deploys waiting for other checks are kept: catch-up leaves those commits to the gate. */
   state?: KeyValueState;
+  /** Berth's own GitHub App id, so its own check suite is not one it waits for. */
+  appId?: number;
+}
+
+/**
+ * A missed commit of a repository with `wait_for_checks` is deployed only once every other check suite on
+ * it has passed; while one runs it waits for a later tick, and a failed one means the commit is never deployed.
+ */
+async function checksVerdict(github: GitHub, repository: string, sha: string, appId: number | undefined): Promise<"deploy" | "wait" | "refuse"> {
+  const { owner, repo } = splitRepository(repository);
+  const suites = await github.paginate(github.rest.checks.listSuitesForRef, { owner, repo, ref: sha, per_page: 100 });
+  const others = suites.filter((s) => s.app?.id !== appId && (s.latest_check_runs_count ?? 0) > 0);
+  if (others.some((s) => s.status === "completed" && s.conclusion && !["success", "neutral", "skipped"].includes(s.conclusion))) return "refuse";
+  if (others.length === 0 || others.some((s) => s.status !== "completed")) return "wait";
+  return "deploy";
 }
 
 export interface CatchUpResult {
@@ -103,6 +118,13 @@ export async function catchUp(o: CatchUpOptions): Promise<CatchUpResult> {
       const parsed = fetched ? o.parseSpec(fetched.text, { template: fetched.path.endsWith("deploy.template.yaml") }) : null;
       if (parsed?.spec && componentsOn(parsed.spec, app.key.repository, app.branch, { onPush: true }).length === 0) continue;
       if (!fetched) continue;
+      if (await waitsForChecks(github, app.key.repository, head, log)) {
+        const verdict = await checksVerdict(github, app.key.repository, head, o.appId);
+        if (verdict !== "deploy") {
+          log.debug({ sha: head, verdict }, "missed commit waits for its other checks");
+          continue;
+        }
+      }
       const { accepted } = await o.pipeline.submit(
         { kind: "deploy", app: app.key, branch: app.branch, sha: head, cause: { type: "catch_up", sha: head } },
         { deliveryId: `catch-up:${app.key.installationId}/${app.key.repository}@${head}` },

@@ -55,7 +55,11 @@ describe("catchUp", () => {
       .get("/repos/octo/shop/contents/.do%2Fapp.yaml")
       .query({ ref: NEW })
       .twice()
-      .reply(200, contentOf(specYaml("octo/shop", "main")));
+      .reply(200, contentOf(specYaml("octo/shop", "main")))
+      .get("/repos/octo/shop/contents/.github%2Fberth.yml")
+      .query({ ref: NEW })
+      .twice()
+      .reply(404, {});
     await expect(run()).resolves.toEqual({ checked: 1, deployed: [`octo/shop@${NEW}`] });
     await expect(run()).resolves.toEqual({ checked: 1, deployed: [] });
     expect(submitted).toEqual([
@@ -64,6 +68,39 @@ describe("catchUp", () => {
         intent: { kind: "deploy", app: key, branch: "main", sha: NEW, cause: { type: "catch_up", sha: NEW } },
       },
     ]);
+  });
+
+  it("deploys a missed commit of a repository with wait_for_checks only once its other checks passed, never after one failed", async () => {
+    const suite = (status: string, conclusion: string | null, appId = 7) => ({
+      total_count: 1,
+      check_suites: [{ id: 1, status, conclusion, latest_check_runs_count: 1, app: { id: appId, name: "CI" } }],
+    });
+    const mockCommit = (suites: object) =>
+      nock(API)
+        .get("/repos/octo/shop/branches/main")
+        .reply(200, { name: "main", commit: { sha: NEW } })
+        .get("/repos/octo/shop/contents/.do%2Fapp.yaml")
+        .query({ ref: NEW })
+        .reply(200, contentOf(specYaml("octo/shop", "main")))
+        .get("/repos/octo/shop/contents/.github%2Fberth.yml")
+        .query({ ref: NEW })
+        .reply(200, contentOf("wait_for_checks: true\n"))
+        .get(`/repos/octo/shop/commits/${NEW}/check-suites`)
+        .query(true)
+        .reply(200, suites);
+
+    const running = setup([{ id: "a", key, branch: "main", activeSha: OLD }]);
+    mockToken(42);
+    mockCommit(suite("in_progress", null));
+    await expect(running.run()).resolves.toEqual({ checked: 1, deployed: [] });
+    mockCommit(suite("completed", "success"));
+    await expect(running.run()).resolves.toEqual({ checked: 1, deployed: [`octo/shop@${NEW}`] });
+
+    const failed = setup([{ id: "a", key, branch: "main", activeSha: OLD }]);
+    mockToken(42);
+    mockCommit(suite("completed", "failure"));
+    await expect(failed.run()).resolves.toEqual({ checked: 1, deployed: [] });
+    expect(failed.submitted).toEqual([]);
   });
 
   it("leaves up-to-date apps, previews, removed apps and commits already deployed alone", async () => {
