@@ -1,13 +1,9 @@
-// Nothing Berth sends to GitHub may carry a secret: every text passes through one redactor built from the
-// secret values in play (installation tokens, the app's own secrets, SECRET envs the pipeline reports).
+// Nothing Berth sends to GitHub may carry a secret: every text passes through the shared redactor, built
+// from the secret values in play at that moment (installation tokens, the app's own secrets, SECRET envs).
+import { createRedactor as createSecretRedactor } from "../redact.js";
+
 export type Redact = (text: string) => string;
 
 export function createRedactor(secrets: () => Iterable<string>): Redact {
-  return (text) => {
-    let out = text;
-    // Longest first, so a secret that contains another is masked whole.
-    const values = [...new Set(secrets())].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-    for (const value of values) out = out.split(value).join("[REDACTED]");
-    return out;
-  };
+  return (text) => createSecretRedactor([...secrets()].filter((s) => s.length >= 4)).redact(text);
 }

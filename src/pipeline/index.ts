@@ -14,7 +14,7 @@ import type { AppKey, DeploymentRecord, Intent, Phase, PipelineEvent, SourceProv
 
 export { DeployError, IntentError, StopRequest } from "./errors.js";
 export { IllegalTransitionError, TRANSITIONS, canTransition, isFinal } from "./phases.js";
-export { createRedactor, REDACTED } from "./redact.js";
+export { createRedactor, REDACTED } from "../redact.js";
 export type { BindContextHook } from "./run-deployment.js";
 export type * from "./types.js";
 export { PHASES } from "./types.js";

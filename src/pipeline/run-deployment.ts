@@ -24,7 +24,7 @@ import {
   type JobKind,
 } from "./map-spec.js";
 import { IllegalTransitionError, NON_FINAL_PHASES, canTransition, isFinal } from "./phases.js";
-import { createRedactor, type Redactor } from "./redact.js";
+import { createRedactor, type Redactor } from "../redact.js";
 import { StepLogs } from "./step-logs.js";
 import type { AppKey, Cause, DeploymentRecord, Intent, Phase, PipelineEvent, SourceProvider, StepRecord } from "./types.js";
 

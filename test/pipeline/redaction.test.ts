@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createRedactor, REDACTED, secretForms } from "../../src/pipeline/redact.js";
+import { createRedactor, REDACTED, secretForms } from "../../src/redact.js";
 import { StepLogs } from "../../src/pipeline/step-logs.js";
 import type { PipelineEvent } from "../../src/pipeline/types.js";
 import { createStore, type Store } from "../../src/store/index.js";

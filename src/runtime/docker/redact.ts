@@ -1,15 +1,10 @@
-// One redactor for everything that leaves the runtime: build output, job output, error messages.
+// Everything that leaves the runtime (build output, job output, error messages) passes the shared redactor.
+import { createRedactor } from "../../redact.js";
 
 export type Redact = (text: string) => string;
 
 export function makeRedactor(secrets: readonly string[]): Redact {
-  const values = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
-  if (values.length === 0) return (text) => text;
-  return (text) => {
-    let out = text;
-    for (const v of values) out = out.split(v).join("[REDACTED]");
-    return out;
-  };
+  return createRedactor(secrets).redact;
 }
 
 /** Splits a byte stream into lines, calling `onLine` for each complete one; `flush` emits the remainder. */

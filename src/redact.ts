@@ -1,4 +1,4 @@
-// One redactor per deployment, built from every secret in play (SECRET envs, database credentials, the
+// One redactor for every layer (pipeline logs, runtime output, GitHub reports), built from every secret in play (SECRET envs, database credentials, the
 // source provider's installation tokens). It replaces each secret, and its base64, URL-encoded and
 // JSON-escaped forms, with [REDACTED]; GitHub tokens are recognised by shape even when nobody registered them.
 // A stream variant holds back just enough text that a secret split across two chunks is still caught, the way
