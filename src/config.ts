@@ -105,6 +105,10 @@ const envSchema = z.object({
   BERTH_URL: url.optional(),
   BERTH_ROUTER_HOST: z.string().min(1).default("0.0.0.0"),
   BERTH_DOCKER_NETWORK: z.enum(["host", "bridge"]).default("host"),
+  BERTH_INSTANCE: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be a short name of letters, digits, '.', '_' or '-'")
+    .default("berth"),
   BERTH_BUILD_TIMEOUT: duration("30m"),
   BERTH_DEV_DATABASE_IMAGE: z.string().min(1).optional(),
   BERTH_RUNTIME: z.enum(["docker", "memory"]).default("docker"),
@@ -143,6 +147,8 @@ export interface Config {
   berthUrl: string;
   runtime: "docker" | "memory";
   dockerNetwork: "host" | "bridge";
+  /** Labels this Berth's containers, so Berths sharing one Docker engine never adopt each other's. */
+  instance: string;
   buildTimeoutMs: number;
   /** Image of dev PostgreSQL containers for unconfigured dev databases (Docker runtime's default otherwise). */
   devDatabaseImage?: string;
@@ -225,6 +231,7 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     berthUrl: e.BERTH_URL?.replace(/\/+$/, "") ?? `http://${e.HOST && e.HOST !== "0.0.0.0" && e.HOST !== "::" ? e.HOST : "localhost"}:${e.PORT}`,
     runtime: e.BERTH_RUNTIME,
     dockerNetwork: e.BERTH_DOCKER_NETWORK,
+    instance: e.BERTH_INSTANCE,
     buildTimeoutMs: e.BERTH_BUILD_TIMEOUT,
     devDatabaseImage: e.BERTH_DEV_DATABASE_IMAGE,
     catchUpIntervalMs: e.BERTH_CATCH_UP_INTERVAL,

@@ -22,7 +22,7 @@ import type { AppsPort, SpecParser } from "./handlers/ports.js";
 import { EventWorker } from "./handlers/worker.js";
 import { createPipeline, createRedactor, type BindContextHook } from "./pipeline/index.js";
 import type { Runtime } from "./runtime/runtime.js";
-import { createDockerRuntime, readDatabasesConfig, type DatabaseBinding, type DockerRuntime } from "./runtime/docker/index.js";
+import { createDockerRuntime, LABEL, readDatabasesConfig, type DatabaseBinding, type DockerRuntime } from "./runtime/docker/index.js";
 import { Router } from "./runtime/docker/router.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
 import { createDeploymentPageHandler } from "./server/deployment-page.js";
@@ -100,6 +100,7 @@ async function serveApp(
     runtime = docker = createDockerRuntime({
       router,
       network: config.dockerNetwork,
+      labels: { [LABEL.instance]: config.instance },
       dataDir: config.dataDir,
       buildTimeoutMs: config.buildTimeoutMs,
       databases: { configured: databases, devImage: config.devDatabaseImage },

@@ -36,6 +36,7 @@ describe("readConfig", () => {
       berthUrl: "http://localhost:3000",
       runtime: "docker",
       dockerNetwork: "host",
+      instance: "berth",
       buildTimeoutMs: 1_800_000,
       devDatabaseImage: undefined,
       catchUpIntervalMs: 300_000,

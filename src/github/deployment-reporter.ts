@@ -66,7 +66,9 @@ type Job = { kind: "status"; deploymentId: string } | { kind: "retire"; app: App
 export class DeploymentReporter {
   readonly #o: ReporterOptions;
   readonly #queue: CoalescingQueue<Job>;
-  readonly #latest = new Map<string, { deployment: DeploymentRecord; wasActive: boolean; sent?: DeploymentState }>();
+  readonly #latest = new Map<string, { deployment: DeploymentRecord; wasActive: boolean }>();
+  /** The last status GitHub accepted per deployment; apart from #latest, which each event replaces. */
+  readonly #sent = new Map<string, DeploymentState>();
 
   constructor(options: ReporterOptions) {
     this.#o = options;
@@ -92,7 +94,6 @@ export class DeploymentReporter {
     this.#latest.set(deployment.id, {
       deployment,
       wasActive: Boolean(known?.wasActive) || deployment.phase === "ACTIVE",
-      sent: known?.sent,
     });
     this.#queue.push(deployment.id, { kind: "status", deploymentId: deployment.id }, { urgent: true });
   };
@@ -110,7 +111,7 @@ export class DeploymentReporter {
     if (!entry) return;
     const { deployment } = entry;
     const state = deploymentStateOf(deployment.phase, entry.wasActive);
-    if (entry.sent === state) return;
+    if (this.#sent.get(id) === state) return;
     const { app } = deployment;
     const { owner, repo } = splitRepository(app.repository);
     const github = await this.#o.auth(app.installationId);
@@ -138,7 +139,7 @@ export class DeploymentReporter {
         await this.#o.state.set(githubDeploymentKey(id), githubId);
         log.debug({ githubDeploymentId: githubId }, "GitHub deployment created");
       }
-      for (const step of statusesToSend(entry.sent, state)) {
+      for (const step of statusesToSend(this.#sent.get(id), state)) {
         const filled = step !== state;
         await github.rest.repos.createDeploymentStatus({
           owner,
@@ -149,7 +150,7 @@ export class DeploymentReporter {
           ...(state === "success" && deployment.url ? { environment_url: deployment.url } : {}),
           ...(details ? { log_url: details } : {}),
         });
-        entry.sent = step;
+        this.#sent.set(id, step);
       }
       if (state === "success") {
         const envKey = environmentKey(app);
@@ -166,8 +167,10 @@ export class DeploymentReporter {
         await this.#o.state.set(envKey, githubId);
       }
     });
-    entry.sent = state;
-    if (state !== "queued" && state !== "in_progress") this.#latest.delete(id);
+    if (state !== "queued" && state !== "in_progress") {
+      this.#latest.delete(id);
+      this.#sent.delete(id);
+    }
   }
 
   async #retire(app: AppKey): Promise<void> {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FakeGitHub } from "../fake-github/index.js";
 
@@ -127,6 +127,8 @@ export class BerthProcess {
       BERTH_ROUTER_PORT: String(routerPort),
       BERTH_ROUTER_HOST: "127.0.0.1",
       BERTH_DOCKER_NETWORK: "host",
+      // Other test files share the engine; this Berth adopts and removes only its own containers.
+      BERTH_INSTANCE: `e2e-${basename(dataDir)}`,
       BERTH_BASE_DOMAIN: "localhost",
       BERTH_RUNTIME: "docker",
       BERTH_CATCH_UP_INTERVAL: options.catchUpInterval ?? "off",

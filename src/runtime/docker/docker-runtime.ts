@@ -147,8 +147,12 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     return pending;
   }
 
+  // With extra labels set, this runtime sees only its own containers, so two Berths (or test runs) sharing an
+  // engine never adopt or remove each other's.
+  const own = Object.entries(opts.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+
   async function listInstances(appId?: string, component?: string): Promise<Dockerode.ContainerInfo[]> {
-    const label = [`${LABEL.managed}=true`, `${LABEL.role}=instance`];
+    const label = [`${LABEL.managed}=true`, `${LABEL.role}=instance`, ...own];
     if (appId !== undefined) label.push(`${LABEL.app}=${appId}`);
     if (component !== undefined) label.push(`${LABEL.component}=${component}`);
     return docker.listContainers({ all: true, filters: { label } });
@@ -477,11 +481,11 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     const removed: string[] = [];
     const leftovers = await docker.listContainers({
       all: true,
-      filters: { label: [`${LABEL.managed}=true`, `${LABEL.role}=job`] },
+      filters: { label: [`${LABEL.managed}=true`, `${LABEL.role}=job`, ...own] },
     });
     const extracts = await docker.listContainers({
       all: true,
-      filters: { label: [`${LABEL.managed}=true`, `${LABEL.role}=extract`] },
+      filters: { label: [`${LABEL.managed}=true`, `${LABEL.role}=extract`, ...own] },
     });
     for (const info of [...leftovers, ...extracts]) {
       await removeContainer(docker.getContainer(info.Id));

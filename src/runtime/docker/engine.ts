@@ -55,12 +55,15 @@ export function followOutput(docker: Dockerode, stream: NodeJS.ReadWriteStream, 
   });
 }
 
-/** Remove a container, ignoring one that is already gone. */
+/** Remove a container, ignoring one that is already gone or already being removed (by another cleanup). */
 export async function removeContainer(container: Dockerode.Container): Promise<void> {
   try {
     await container.remove({ force: true, v: true });
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    const { statusCode, message } = err as { statusCode?: number; message?: string };
+    if (statusCode === 404) return;
+    if (statusCode === 409 && /already in progress/.test(message ?? "")) return;
+    throw err;
   }
 }
 

@@ -9,3 +9,4 @@ export {
   type ResolvedDatabases,
 } from "./databases.js";
 export { DEFAULT_BASE_IMAGES, type BaseImages } from "./dockerfile.js";
+export { LABEL } from "./labels.js";

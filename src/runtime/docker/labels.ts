@@ -15,6 +15,8 @@ export const LABEL = {
   siteIndex: "berth.site.index",
   siteError: "berth.site.error",
   siteCatchall: "berth.site.catchall",
+  /** Which Berth owns the container (`BERTH_INSTANCE`), when several share one engine. */
+  instance: "berth.instance",
 } as const;
 
 export type ContainerRole = "instance" | "job" | "extract" | "database";
