@@ -73,6 +73,18 @@ export async function waitsForChecks(github: GitHub, repository: string, sha: st
   return "waitForChecks" in settings && settings.waitForChecks;
 }
 
+/** The commit's check suites from apps other than Berth, the first that failed, and whether any still runs. */
+export async function otherSuites(github: GitHub, repository: string, sha: string, appId: number | undefined) {
+  const { owner, repo } = splitRepository(repository);
+  const suites = await github.paginate(github.rest.checks.listSuitesForRef, { owner, repo, ref: sha, per_page: 100 });
+  // GitHub opens a suite for every app with checks access; one that never got a run says nothing.
+  const others = suites.filter((s) => s.app?.id !== appId && (s.latest_check_runs_count ?? 0) > 0);
+  const failed = others.find(
+    (s) => s.status === "completed" && s.conclusion && !["success", "neutral", "skipped"].includes(s.conclusion),
+  );
+  return { others, failed, running: others.some((s) => s.status !== "completed") };
+}
+
 /** Per-app settings from `.github/berth.yml`; a broken file is reported and treated as absent. */
 export function readSettings(text: string): { waitForChecks: boolean } | { problem: string } {
   let data: unknown;
@@ -351,14 +363,8 @@ export function createAct(o: ActOptions): Act {
     const gate = (await o.state.get(key)) as { intent: Intent; deliveryId: string } | null | undefined;
     if (!gate) return log.debug("no deploy waits for this commit's checks");
     const github = await o.auth(installationId);
-    const { owner, repo } = splitRepository(repository);
-    const suites = await github.paginate(github.rest.checks.listSuitesForRef, { owner, repo, ref: sha, per_page: 100 });
-    // GitHub opens a suite for every app with checks access; one that never got a run says nothing.
-    const others = suites.filter((s) => s.app?.id !== o.appId && (s.latest_check_runs_count ?? 0) > 0);
+    const { others, failed, running } = await otherSuites(github, repository, sha, o.appId);
     if (options.atPush && others.length === 0) return log.debug("no other check suite has run yet");
-    const failed = others.find(
-      (s) => s.status === "completed" && s.conclusion && !["success", "neutral", "skipped"].includes(s.conclusion),
-    );
     if (failed) {
       const name = failed.app?.name ?? options.fallbackName ?? "another app";
       log.info({ suite: name, conclusion: failed.conclusion }, "a check suite failed; deploy canceled");
@@ -372,7 +378,7 @@ export function createAct(o: ActOptions): Act {
           log,
         );
       }
-    } else if (others.some((s) => s.status !== "completed")) {
+    } else if (running) {
       return log.debug("other check suites still running");
     } else {
       await submit(gate.intent, gate.deliveryId, "deploy", log);

@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import type { GitHub, InstallationAuth } from "../github/octokit.js";
 import { isNotFound, readSpecAt, splitRepository } from "../github/source.js";
-import { gateKey, waitsForChecks } from "./act.js";
+import { gateKey, otherSuites, waitsForChecks } from "./act.js";
 import type { AppsPort, KeyValueState, PipelinePort, SpecParser } from "./ports.js";
 import { componentsOn, deployBranch } from "./spec-view.js";
 
@@ -33,12 +33,9 @@ export interface CatchUpOptions {
  * it has passed; while one runs it waits for a later tick, and a failed one means the commit is never deployed.
  */
 async function checksVerdict(github: GitHub, repository: string, sha: string, appId: number | undefined): Promise<"deploy" | "wait" | "refuse"> {
-  const { owner, repo } = splitRepository(repository);
-  const suites = await github.paginate(github.rest.checks.listSuitesForRef, { owner, repo, ref: sha, per_page: 100 });
-  const others = suites.filter((s) => s.app?.id !== appId && (s.latest_check_runs_count ?? 0) > 0);
-  if (others.some((s) => s.status === "completed" && s.conclusion && !["success", "neutral", "skipped"].includes(s.conclusion))) return "refuse";
-  if (others.length === 0 || others.some((s) => s.status !== "completed")) return "wait";
-  return "deploy";
+  const { others, failed, running } = await otherSuites(github, repository, sha, appId);
+  if (failed) return "refuse";
+  return others.length === 0 || running ? "wait" : "deploy";
 }
 
 export interface CatchUpResult {
