@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
+import { Registry } from "prom-client";
 import { Router } from "../src/runtime/docker/router.js";
 
 const WRK = "/usr/bin/wrk";
@@ -165,7 +166,8 @@ async function main(): Promise<void> {
   const backend = await startNode(BACKEND_SOURCE);
   const minimal = await startNode(MINIMAL_PROXY_SOURCE, String(backend.port));
   const nginx = await startNginx(dir, backend.port);
-  const router = new Router({ port: 0, baseDomain: "localhost", log: pino({ level: "warn" }) });
+  // With a metrics registry, as Berth runs it.
+  const router = new Router({ port: 0, baseDomain: "localhost", log: pino({ level: "warn" }), registry: new Registry() });
   const routerPort = await router.listen();
   router.setApp({ name: "web", domains: [], routes: [{ component: "web", pathPrefix: "/", preservePathPrefix: false }] });
   router.addBackend("web", "web", { id: "bench", url: `http://127.0.0.1:${backend.port}` });

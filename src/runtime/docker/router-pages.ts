@@ -36,6 +36,11 @@ export const pages = {
     title: "Bad gateway",
     detail: `${app}/${component} failed before it sent a response.`,
   }),
+  timedOut: (app: string, component: string, seconds: number): RouterPage => ({
+    status: 504,
+    title: "Gateway timeout",
+    detail: `${app}/${component} did not start its response within ${seconds} seconds.`,
+  }),
   methodNotAllowed: (): RouterPage => ({
     status: 405,
     title: "Method not allowed",

@@ -1,12 +1,13 @@
 // Berth's reverse proxy for the Docker runtime. It sends `<app>.<base domain>` and each app's domains to the
 // app's healthy instances, round robin, following the spec's routes; serves static sites from disk; and
-// drains an instance before the rollout stops it. Forwarding is http-proxy-3's; routing, retries and
-// draining are ours.
-import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+// drains an instance before the rollout stops it. HTTP goes out through undici's pools (router-forward.ts),
+// WebSockets through http-proxy-3; routing, retries and draining are ours.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { performance } from "node:perf_hooks";
 import { ProxyServer } from "http-proxy-3";
+import type { Pool as InstancePool } from "undici";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { AppRoute, Backend, RouterApp, RouterControl, StaticSiteRoot } from "./router-contract.js";
@@ -22,6 +23,7 @@ import {
   validatePublicUrlTemplate,
 } from "./router-routes.js";
 import { prepareSite, serveStaticSite, type ServedSite } from "./router-static.js";
+import { createFreshConnection, createInstancePool, forward, requestHeaders, RESPONSE_HEADERS_TIMEOUT_MS } from "./router-forward.js";
 
 export interface RouterOptions {
   /** BERTH_ROUTER_PORT; 0 picks a free port (see `listen()`'s result). */
@@ -46,7 +48,7 @@ interface BackendState {
   backend: Backend;
   key: string;
   target: URL;
-  agent: Agent;
+  pool: InstancePool;
   inFlight: number;
   removed: boolean;
   /** Client sockets of WebSockets open through this backend, closed if still open at the drain deadline. */
@@ -67,6 +69,9 @@ interface Attempt {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Set by the router itself (see `forwardedHeaders`), so the client's own copies are not passed on. */
+const FORWARDED = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port"]);
 
 interface AppState {
   app: RouterApp;
@@ -97,27 +102,14 @@ export class Router implements RouterControl {
   private readonly log: Logger;
   private readonly trustForwarded: boolean;
   private boundPort: number | undefined;
-  /** Requests whose latest attempt went out on a kept-alive connection (see `forward`). */
-  private readonly sentOnReusedSocket = new WeakSet<IncomingMessage>();
 
   constructor(private readonly opts: RouterOptions) {
     if (opts.publicUrlTemplate !== undefined) validatePublicUrlTemplate(opts.publicUrlTemplate);
     this.log = opts.log.child({ module: "router" });
     this.trustForwarded = opts.trustForwardedHeaders ?? opts.publicUrlTemplate !== undefined;
     this.metrics = opts.registry ? createRouterMetrics(opts.registry, () => this.totalInFlight()) : noMetrics;
-    // Errors reach the callback passed with each request; this listener only keeps a stray one from throwing.
+    // WebSocket errors reach the callback passed with each upgrade; this only keeps a stray one from throwing.
     this.proxy.on("error", (err) => this.log.warn({ err }, "proxy error outside a request"));
-    this.proxy.on("proxyReq", (proxyReq, req) => {
-      if (proxyReq.reusedSocket) this.sentOnReusedSocket.add(req);
-      else this.sentOnReusedSocket.delete(req);
-    });
-    // http-proxy-3 pipes the backend's response without watching it: a backend that dies mid-response would
-    // leave the client waiting forever. Cut the client off instead, so it sees the failure (never retried).
-    this.proxy.on("proxyRes", (proxyRes, _req, res) => {
-      proxyRes.once("close", () => {
-        if (!proxyRes.complete) res.destroy();
-      });
-    });
     this.server = createServer((req, res) => this.handleRequest(req, res));
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.handleUpgrade(req, socket, head));
     this.server.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -149,7 +141,7 @@ export class Router implements RouterControl {
     this.server.closeAllConnections();
     for (const state of this.backends.values()) {
       for (const socket of state.sockets) socket.destroy();
-      state.agent.destroy();
+      void state.pool.destroy();
     }
     await closed;
   }
@@ -200,8 +192,7 @@ export class Router implements RouterControl {
       backend,
       key,
       target,
-      // LIFO reuse keeps few sockets warm, so fewer sit idle long enough for the backend to close them.
-      agent: new Agent({ keepAlive: true, scheduling: "lifo", maxFreeSockets: 64 }),
+      pool: createInstancePool(target.origin),
       inFlight: 0,
       removed: false,
       sockets: new Set(),
@@ -244,6 +235,18 @@ export class Router implements RouterControl {
     return this.backends.get(backendId)?.inFlight ?? 0;
   }
 
+  /** Changes apply as they are made here; see RouterCluster for where they do not. */
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Every backend with something in flight, with its count. */
+  inFlightCounts(): [string, number][] {
+    const counts: [string, number][] = [];
+    for (const [id, state] of this.backends) if (state.inFlight > 0) counts.push([id, state.inFlight]);
+    return counts;
+  }
+
   publicUrl(app: string): string {
     return buildPublicUrl(app, {
       baseDomain: this.opts.baseDomain,
@@ -273,7 +276,7 @@ export class Router implements RouterControl {
   }
 
   private forget(state: BackendState): void {
-    state.agent.destroy();
+    void state.pool.close();
     if (this.backends.get(state.backend.id) === state) this.backends.delete(state.backend.id);
     for (const notify of state.onIdle.splice(0)) notify();
   }
@@ -345,12 +348,19 @@ export class Router implements RouterControl {
       });
       return;
     }
-    this.setForwardedHeaders(req);
-    req.url = dest.url;
-    this.forward(req, res, dest, { tried: new Set(), staleRetried: false });
+    const headers = requestHeaders(req, FORWARDED);
+    for (const [name, value] of this.forwardedHeaders(req)) headers.push(name, value);
+    this.forward(req, res, dest, headers, { tried: new Set(), staleRetried: false });
   }
 
-  private forward(req: IncomingMessage, res: ServerResponse, dest: Destination, attempt: Attempt, again?: BackendState): void {
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    dest: Destination,
+    headers: string[],
+    attempt: Attempt,
+    again?: BackendState,
+  ): void {
     const state = again ?? (dest.pool && this.pick(dest.pool, attempt.tried));
     if (!state) {
       const page = attempt.tried.size > 0 ? pages.unreachable(dest.app, dest.component) : pages.noInstance(dest.app, dest.component);
@@ -359,48 +369,39 @@ export class Router implements RouterControl {
     }
     attempt.tried.add(state);
     state.inFlight++;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
+    const fresh = again ? createFreshConnection(state.target.origin) : undefined;
+    forward(fresh ?? state.pool, req, res, { path: dest.url, headers }, (failure, err) => {
+      if (fresh) void fresh.close().catch(() => fresh.destroy());
       this.release(state);
-    };
-    res.once("close", release);
-    this.proxy.web(req, res, { target: state.target, agent: state.agent }, (err: NodeJS.ErrnoException) => {
-      if (released) return;
-      res.off("close", release);
-      release();
-      if (res.destroyed || req.socket.destroyed) return;
+      if (failure === undefined || failure === "aborted") return;
       const log = { app: dest.app, component: dest.component, backend: state.backend.id };
-      const unsent = !res.headersSent && !req.readableDidRead;
-      // Safe to send again: the backend never accepted the connection, and no body was consumed.
-      if (err.code === "ECONNREFUSED" && unsent) {
+      if (failure === "broken") {
+        this.log.warn({ ...log, err }, "instance failed mid-response; the client was cut off");
+        return;
+      }
+      if (res.destroyed) return;
+      // Safe to send again: the instance never accepted the connection, and no body was consumed.
+      const unsent = !req.readableDidRead;
+      if (failure === "refused" && unsent) {
         this.metrics.retried(dest.app, dest.component);
         this.log.debug(log, "connection refused; trying another instance");
-        this.forward(req, res, dest, attempt);
+        this.forward(req, res, dest, headers, attempt);
         return;
       }
       // The keep-alive race: the instance closed an idle connection just as we reused it (servers that do
-      // not announce their idle timeout, e.g. gunicorn's 2 s, cause it). The request most likely never
-      // reached the app, so a safe one (GET, HEAD, OPTIONS) goes once more, to the same instance, on a
-      // fresh connection. Anything else, or a second reset, is the app's failure and answered 502.
-      if (
-        err.code === "ECONNRESET" &&
-        unsent &&
-        !attempt.staleRetried &&
-        this.sentOnReusedSocket.has(req) &&
-        SAFE_METHODS.has(req.method ?? "")
-      ) {
+      // not announce their idle timeout cause it). The request most likely never reached the app, so a safe
+      // one (GET, HEAD, OPTIONS) goes once more, to the same instance, on a fresh connection. Anything else,
+      // or a second failure, is the app's and answered 502.
+      if (failure === "stale" && unsent && !attempt.staleRetried && SAFE_METHODS.has(req.method ?? "")) {
         attempt.staleRetried = true;
-        for (const sockets of Object.values(state.agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
         this.metrics.retried(dest.app, dest.component);
         this.log.debug(log, "kept-alive connection was closed by the instance; sending again on a new one");
-        this.forward(req, res, dest, attempt, state);
+        this.forward(req, res, dest, headers, attempt, state);
         return;
       }
-      this.log.warn({ ...log, err }, "proxying failed");
-      if (res.headersSent) res.destroy();
-      else sendPage(res, pages.badGateway(dest.app, dest.component));
+      this.log.warn({ ...log, err, failure }, "proxying failed");
+      const seconds = RESPONSE_HEADERS_TIMEOUT_MS / 1000;
+      sendPage(res, failure === "timeout" ? pages.timedOut(dest.app, dest.component, seconds) : pages.badGateway(dest.app, dest.component));
     });
   }
 
@@ -420,7 +421,7 @@ export class Router implements RouterControl {
       sendPageOnSocket(socket, pages.noInstance(dest.app, dest.component));
       return;
     }
-    this.setForwardedHeaders(req);
+    for (const [name, value] of this.forwardedHeaders(req)) req.headers[name] = value;
     req.url = dest.url;
     state.inFlight++;
     state.sockets.add(socket);
@@ -433,15 +434,18 @@ export class Router implements RouterControl {
     });
   }
 
-  private setForwardedHeaders(req: IncomingMessage): void {
+  /** X-Forwarded-For appended to; Proto, Host and Port set by us unless a trusted front proxy set them. */
+  private forwardedHeaders(req: IncomingMessage): [string, string][] {
     const headers = req.headers;
     const client = stripMappedIpv4(req.socket.remoteAddress ?? "");
     const prior = headers["x-forwarded-for"];
-    headers["x-forwarded-for"] = prior ? `${prior}, ${client}` : client;
     const trust = this.trustForwarded;
-    if (!trust || !headers["x-forwarded-proto"]) headers["x-forwarded-proto"] = "encrypted" in req.socket ? "https" : "http";
-    if (!trust || !headers["x-forwarded-host"]) headers["x-forwarded-host"] = headers.host ?? "";
-    if (!trust || !headers["x-forwarded-port"]) headers["x-forwarded-port"] = String((req.socket as Socket).localPort ?? "");
+    return [
+      ["x-forwarded-for", prior ? `${String(prior)}, ${client}` : client],
+      ["x-forwarded-proto", (trust && firstValue(headers["x-forwarded-proto"])) || ("encrypted" in req.socket ? "https" : "http")],
+      ["x-forwarded-host", (trust && firstValue(headers["x-forwarded-host"])) || (headers.host ?? "")],
+      ["x-forwarded-port", (trust && firstValue(headers["x-forwarded-port"])) || String((req.socket as Socket).localPort ?? "")],
+    ];
   }
 }
 
@@ -451,4 +455,8 @@ function poolKey(app: string, component: string): string {
 
 function stripMappedIpv4(address: string): string {
   return address.startsWith("::ffff:") ? address.slice(7) : address;
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,0 +1,158 @@
+// One HTTP request forwarded to one instance over undici's connection pool, the response streamed back with
+// backpressure. undici rather than `http.request` because the router's throughput is its per-request cost:
+// undici's dispatcher takes about half of what Node's http client does (see docs/benchmarks.md). Which
+// instance, retries and draining stay with the router; this reports how an attempt failed so it can decide.
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { Client, Pool, type Dispatcher } from "undici";
+
+export type ForwardFailure =
+  /** The instance refused the connection: nothing was sent, another instance may take it. */
+  | "refused"
+  /** The connection closed before any response, on a connection that had already carried one (kept alive). */
+  | "stale"
+  /** No response headers within the instance timeout. */
+  | "timeout"
+  /** Anything else before the response started. */
+  | "failed"
+  /** The response had started; the client has been cut off. */
+  | "broken"
+  /** The client went away first. */
+  | "aborted";
+
+export interface ForwardOptions {
+  /** Path and query as the instance should see them. */
+  path: string;
+  /** Request headers to send, as name/value pairs in one flat list. */
+  headers: string[];
+}
+
+/** Called once per attempt: with no failure when the response was delivered. */
+export type ForwardDone = (failure: ForwardFailure | undefined, error?: Error) => void;
+
+/** How long an instance may take to start answering: Heroku's 30 s would cut off slow report endpoints. */
+export const RESPONSE_HEADERS_TIMEOUT_MS = 300_000;
+
+const CONNECTION_OPTIONS = {
+  // Shorter than the idle timeouts servers use without announcing them (gunicorn 2 s, Node 5 s), so the
+  // router rarely sends on a connection the instance is closing.
+  keepAliveTimeout: 1_000,
+  headersTimeout: RESPONSE_HEADERS_TIMEOUT_MS,
+  // Streams (server-sent events, long downloads) may pause for as long as they like.
+  bodyTimeout: 0,
+};
+
+export function createInstancePool(origin: string): Pool {
+  return new Pool(origin, CONNECTION_OPTIONS);
+}
+
+/** A single new connection, for sending a request again where a kept-alive one just failed it. */
+export function createFreshConnection(origin: string): Client {
+  return new Client(origin, { ...CONNECTION_OPTIONS, keepAliveTimeout: 1, pipelining: 1 });
+}
+
+// Per RFC 9110 7.6.1 these describe one connection, not the message, so they are not passed on; undici
+// also refuses them. `expect` is answered by our own server (Node sends 100 Continue itself).
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "expect"]);
+
+/**
+ * The client's headers minus hop-by-hop ones (and any the Connection header names) and minus `drop`, which
+ * the caller replaces; as a flat name/value list.
+ */
+export function requestHeaders(req: IncomingMessage, drop: ReadonlySet<string>): string[] {
+  const raw = req.rawHeaders;
+  const named = connectionNamed(req.headers.connection);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(name) || drop.has(name) || (named !== undefined && named.has(name))) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+function connectionNamed(connection: string | undefined): Set<string> | undefined {
+  if (connection === undefined) return undefined;
+  const names = connection
+    .split(",")
+    .map((n) => n.trim().toLowerCase())
+    .filter((n) => n !== "" && n !== "close" && n !== "keep-alive");
+  return names.length > 0 ? new Set(names) : undefined;
+}
+
+/** A request with no body (no Content-Length above 0, no Transfer-Encoding) is sent without reading `req`. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+export function forward(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, options: ForwardOptions, done: ForwardDone): void {
+  let finished = false;
+  const finish = (failure: ForwardFailure | undefined, error?: Error) => {
+    if (finished) return;
+    finished = true;
+    res.off("close", onClientClose);
+    done(failure, error);
+  };
+  let controller: Dispatcher.DispatchController | undefined;
+  const onClientClose = () => {
+    if (res.writableFinished) return;
+    controller?.abort(new Error("the client closed the connection"));
+    finish("aborted");
+  };
+  res.on("close", onClientClose);
+
+  pool.dispatch(
+    {
+      path: options.path,
+      method: req.method ?? "GET",
+      headers: options.headers,
+      body: hasBody(req) ? req : null,
+    },
+    {
+      onRequestStart(c) {
+        controller = c;
+        if (finished) c.abort(new Error("the client closed the connection"));
+      },
+      onResponseStart(c, statusCode, headers, statusMessage) {
+        // 1xx interim responses (103 Early Hints) are the instance's business with its own connection.
+        if (statusCode < 200) return;
+        res.writeHead(statusCode, statusMessage, responseHeaders(headers));
+      },
+      onResponseData(c, chunk) {
+        if (!res.write(chunk)) {
+          c.pause();
+          res.once("drain", () => c.resume());
+        }
+      },
+      onResponseEnd() {
+        res.end();
+        finish(undefined);
+      },
+      onResponseError(_c, err) {
+        if (finished) return;
+        if (res.headersSent) {
+          res.destroy();
+          finish("broken", err);
+          return;
+        }
+        finish(classify(err), err);
+      },
+    },
+  );
+}
+
+function classify(err: Error & { code?: string; socket?: { bytesRead?: number } }): ForwardFailure {
+  if (err.code === "ECONNREFUSED") return "refused";
+  if (err.code === "UND_ERR_HEADERS_TIMEOUT") return "timeout";
+  // undici's "other side closed" carries the socket's counters: bytes read before this request mean the
+  // connection had been kept alive from an earlier response.
+  if (err.code === "UND_ERR_SOCKET" && (err.socket?.bytesRead ?? 0) > 0) return "stale";
+  return "failed";
+}
+
+function responseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const named = connectionNamed(typeof headers.connection === "string" ? headers.connection : undefined);
+  for (const name of HOP_BY_HOP) delete headers[name];
+  if (named) for (const name of named) delete headers[name];
+  return headers;
+}
