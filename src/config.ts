@@ -1,6 +1,7 @@
 // Berth's configuration: a pure function of an environment (plus a file reader for PRIVATE_KEY_PATH),
 // validated with zod at start. Every problem names the variable to set, so a wrong deployment fails in one
 // go with a message an operator can act on.
+import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
@@ -104,6 +105,11 @@ const envSchema = z.object({
     .optional(),
   BERTH_URL: url.optional(),
   BERTH_ROUTER_HOST: z.string().min(1).default("0.0.0.0"),
+  BERTH_ROUTER_WORKERS: z
+    .string()
+    .regex(/^\d{1,3}$/, "must be a whole number of router processes (0 runs the router inside Berth's own process)")
+    .default(String(Math.min(availableParallelism(), 2)))
+    .transform(Number),
   BERTH_DOCKER_NETWORK: z.enum(["host", "bridge"]).default("host"),
   BERTH_INSTANCE: z
     .string()
@@ -140,6 +146,8 @@ export interface Config {
   cancelInProgress: boolean;
   routerPort: number;
   routerHost: string;
+  /** Router processes sharing the port; 0 routes inside Berth's own process. */
+  routerWorkers: number;
   baseDomain: string;
   /** How apps' public URLs are written when a proxy sits in front of the router (`https://{app}.example.com`). */
   publicUrlTemplate?: string;
@@ -225,6 +233,7 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     cancelInProgress: e.BERTH_CANCEL_IN_PROGRESS,
     routerPort: e.BERTH_ROUTER_PORT,
     routerHost: e.BERTH_ROUTER_HOST,
+    routerWorkers: e.BERTH_ROUTER_WORKERS,
     baseDomain: e.BERTH_BASE_DOMAIN,
     publicUrlTemplate: e.BERTH_PUBLIC_URL,
     // Without BERTH_URL, links point at the local server: right on a laptop, and a hint elsewhere.

@@ -24,6 +24,7 @@ import { createPipeline, createRedactor, type BindContextHook } from "./pipeline
 import type { Runtime } from "./runtime/runtime.js";
 import { createDockerRuntime, LABEL, readDatabasesConfig, type DatabaseBinding, type DockerRuntime } from "./runtime/docker/index.js";
 import { Router } from "./runtime/docker/router.js";
+import { RouterCluster } from "./runtime/docker/router-cluster.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
 import { createDeploymentPageHandler } from "./server/deployment-page.js";
 import { createHealthHandler } from "./server/health.js";
@@ -85,18 +86,18 @@ async function serveApp(
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "berth_" });
 
-  let router: Router | undefined;
+  let router: Router | RouterCluster | undefined;
   let runtime: Runtime & { close?: () => void; adopt?: () => Promise<unknown> };
   let docker: DockerRuntime | undefined;
   if (config.runtime === "docker") {
-    router = new Router({
+    const routing = {
       port: config.routerPort,
       host: config.routerHost,
       baseDomain: config.baseDomain,
       publicUrlTemplate: config.publicUrlTemplate,
       log,
-      registry,
-    });
+    };
+    router = config.routerWorkers > 0 ? new RouterCluster({ ...routing, workers: config.routerWorkers }) : new Router({ ...routing, registry });
     runtime = docker = createDockerRuntime({
       router,
       network: config.dockerNetwork,
@@ -199,7 +200,8 @@ async function serveApp(
         ],
       }),
     );
-    addHandler(createMetricsHandler(registry));
+    const routerMetrics = router instanceof RouterCluster ? router : undefined;
+    addHandler(createMetricsHandler(registry, routerMetrics && (() => routerMetrics.metrics())));
     addHandler(createRootWebhookHandler(await app.getNodeMiddleware()));
     addHandler(
       createDeploymentPageHandler({

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseDuration, readConfig } from "../src/config.js";
@@ -31,6 +32,7 @@ describe("readConfig", () => {
       cancelInProgress: false,
       routerPort: 8080,
       routerHost: "0.0.0.0",
+      routerWorkers: Math.min(availableParallelism(), 2),
       baseDomain: "localhost",
       publicUrlTemplate: undefined,
       berthUrl: "http://localhost:3000",
@@ -60,6 +62,7 @@ describe("readConfig", () => {
       BERTH_CONCURRENCY: "4",
       BERTH_CANCEL_IN_PROGRESS: "true",
       BERTH_ROUTER_PORT: "9090",
+      BERTH_ROUTER_WORKERS: "0",
       BERTH_BASE_DOMAIN: "apps.example.com",
       BERTH_PUBLIC_URL: "https://{app}.apps.example.com",
       BERTH_URL: "https://berth.example.com/",
@@ -81,6 +84,7 @@ describe("readConfig", () => {
       concurrency: 4,
       cancelInProgress: true,
       routerPort: 9090,
+      routerWorkers: 0,
       baseDomain: "apps.example.com",
       publicUrlTemplate: "https://{app}.apps.example.com",
       berthUrl: "https://berth.example.com",
@@ -121,11 +125,13 @@ describe("readConfig", () => {
         BERTH_CATCH_UP_INTERVAL: "soon",
         GHE_PROTOCOL: "ftp",
         BERTH_RUNTIME: "podman",
+        BERTH_ROUTER_WORKERS: "auto",
       }),
     );
     expect(problems.map((p) => p.variable).sort()).toEqual(
-      ["APP_ID", "BERTH_CATCH_UP_INTERVAL", "BERTH_CONCURRENCY", "BERTH_RUNTIME", "GHE_PROTOCOL", "PORT", "PRIVATE_KEY"].sort(),
+      ["APP_ID", "BERTH_CATCH_UP_INTERVAL", "BERTH_CONCURRENCY", "BERTH_ROUTER_WORKERS", "BERTH_RUNTIME", "GHE_PROTOCOL", "PORT", "PRIVATE_KEY"].sort(),
     );
+    expect(problems.find((p) => p.variable === "BERTH_ROUTER_WORKERS")?.message).toContain("0 runs the router inside Berth's own process");
     expect(problems.find((p) => p.variable === "BERTH_CATCH_UP_INTERVAL")?.message).toContain('"soon" is not a duration');
   });
 

@@ -271,6 +271,7 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     });
     setRoutes(req.appId, req.appName, req.domains, req.component, recordOf(req));
     router.setStaticSite(req.appName, req.component, site);
+    await router.sync?.();
     writeCurrent(folder, { appName: req.appName, deploymentId: req.deploymentId, site, routes: req.routes, domains: req.domains });
     req.log(`serving the site from ${site.root}`);
     return { instances: [] };
@@ -374,7 +375,10 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
       s.instance.name = live;
     }
     // Routes change with the traffic switch: until then the old instances serve under the routes they had.
-    if (isService) setRoutes(req.appId, req.appName, req.domains, req.component, record);
+    if (isService) {
+      setRoutes(req.appId, req.appName, req.domains, req.component, record);
+      await router.sync?.();
+    }
     if (opts.network === "host" && isService) {
       privatePorts.setTargets(req.appId, req.component, started.map((s) => s.instance.hostPort));
     }
@@ -546,6 +550,7 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
       router.setStaticSite(published.appName, component, published.site);
       adopted.push(`${published.appName}/${component} (static site)`);
     }
+    await router.sync?.();
     opts.log.info({ adopted: adopted.length, removed: removed.length }, "adopted running containers");
     return { adopted, removed };
   }

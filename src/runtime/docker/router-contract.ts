@@ -47,6 +47,11 @@ export interface RouterControl {
   removeBackend(app: string, component: string, backendId: string, drainMs: number): Promise<{ abandoned: number }>;
   setStaticSite(app: string, component: string, site: StaticSiteRoot | null): void;
   inFlight(backendId: string): number;
+  /**
+   * Resolves once every change made so far serves traffic. Immediate in process; a router spread over
+   * worker processes applies changes a moment later, so a rollout awaits this before reporting an instance live.
+   */
+  sync?(): Promise<void>;
   /** Base URL clients use for an app, e.g. `http://web.localhost:8080`. */
   publicUrl(app: string): string;
 }
