@@ -1,15 +1,17 @@
-// Router throughput and p99 latency, measured with wrk against the same backend three ways in one run:
-// directly, through nginx (1 worker, keep-alive upstream), and through Berth's router. The backend is a
-// node http server in a child process, so neither proxy shares its event loop with it.
-//   npm run bench router          BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=2 to change the load
+// Router throughput and p99 latency, measured with wrk against the same backend in one run: directly,
+// through nginx (1 worker, keep-alive upstream), through a minimal Node proxy, and through Berth's router
+// both in this process and over worker processes as Berth runs it by default. The backend is a node http
+// server in a child process, so no proxy shares its event loop with it.
+//   npm run bench router    BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=2 BENCH_WORKERS=2 to change it
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { Router } from "../src/runtime/docker/router.js";
+import { RouterCluster } from "../src/runtime/docker/router-cluster.js";
 
 const WRK = "/usr/bin/wrk";
 const NGINX = "/usr/sbin/nginx";
@@ -19,6 +21,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const HOST = "web.localhost";
+const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.min(availableParallelism(), 2));
 
 interface Result {
   name: string;
@@ -167,17 +170,25 @@ async function main(): Promise<void> {
   const minimal = await startNode(MINIMAL_PROXY_SOURCE, String(backend.port));
   const nginx = await startNginx(dir, backend.port);
   // With a metrics registry, as Berth runs it.
-  const router = new Router({ port: 0, baseDomain: "localhost", log: pino({ level: "warn" }), registry: new Registry() });
+  const log = pino({ level: "warn" });
+  const router = new Router({ port: 0, baseDomain: "localhost", log, registry: new Registry() });
+  const spread = new RouterCluster({ port: 0, baseDomain: "localhost", log, workers: WORKERS });
   const routerPort = await router.listen();
-  router.setApp({ name: "web", domains: [], routes: [{ component: "web", pathPrefix: "/", preservePathPrefix: false }] });
-  router.addBackend("web", "web", { id: "bench", url: `http://127.0.0.1:${backend.port}` });
+  const spreadPort = await spread.listen();
+  for (const r of [router, spread]) {
+    r.setApp({ name: "web", domains: [], routes: [{ component: "web", pathPrefix: "/", preservePathPrefix: false }] });
+    r.addBackend("web", "web", { id: "bench", url: `http://127.0.0.1:${backend.port}` });
+    await r.sync();
+  }
+  const spreadName = `berth ${WORKERS} proc`;
 
   try {
     const targets: [string, number][] = [
       ["direct", backend.port],
       ["nginx", nginx.port],
       ["minimal node", minimal.port],
-      ["berth router", routerPort],
+      ["berth in-proc", routerPort],
+      [spreadName, spreadPort],
     ];
     // Router runs in this process, so wrk's child is spawned asynchronously and the router keeps serving.
     for (const [name, port] of targets) await runWrk(`${name} (warm-up)`, port, 2);
@@ -199,15 +210,19 @@ async function main(): Promise<void> {
         `${r.name.padEnd(14)} ${r.rps.toFixed(0).padStart(8)}  ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${String(r.errors).padStart(8)} ${String(r.non2xx).padStart(8)}`,
       );
     }
-    const [direct, viaNginx, viaMinimal, viaRouter] = results as [Result, Result, Result, Result];
-    console.log(`router / nginx throughput: ${(viaRouter.rps / viaNginx.rps).toFixed(2)} (target >= 0.5)`);
-    console.log(`router / direct throughput: ${(viaRouter.rps / direct.rps).toFixed(2)}`);
-    console.log(`router / minimal node proxy throughput: ${(viaRouter.rps / viaMinimal.rps).toFixed(2)}`);
-    console.log(`router / nginx p99 latency: ${(viaRouter.p99Ms / viaNginx.p99Ms).toFixed(2)}`);
+    const [direct, viaNginx, viaMinimal, inProcess, viaWorkers] = results as [Result, Result, Result, Result, Result];
+    for (const [label, r] of [[`router over ${WORKERS} worker processes (Berth's default here)`, viaWorkers], ["router in process", inProcess]] as const) {
+      console.log(`${label}:`);
+      console.log(`  / nginx throughput: ${(r.rps / viaNginx.rps).toFixed(2)} (target >= 0.5)`);
+      console.log(`  / direct throughput: ${(r.rps / direct.rps).toFixed(2)}`);
+      console.log(`  / minimal node proxy throughput: ${(r.rps / viaMinimal.rps).toFixed(2)}`);
+      console.log(`  / nginx p99 latency: ${(r.p99Ms / viaNginx.p99Ms).toFixed(2)}`);
+    }
     const load = spawnSync("cat", ["/proc/loadavg"], { encoding: "utf8" }).stdout.trim();
     console.log(`load average at the end: ${load}`);
   } finally {
     await router.close();
+    await spread.close();
     nginx.child.kill("SIGQUIT");
     backend.child.kill();
     minimal.child.kill();
