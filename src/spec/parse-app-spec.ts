@@ -1,10 +1,16 @@
 // Text in, a defaulted spec or every problem out, each placed on its line. Order of work: YAML syntax (if
 // broken, only that is reported), then the document's own shape problems (duplicate keys…), the schema with
 // its cross-field rules, and Berth's policy warnings.
+//
+// Two paths give that answer. Placing problems needs `yaml`'s syntax tree, which costs most of the time of a
+// validation, and most specs have no problem to place. So a spec is first read quickly without positions
+// (readYamlFast) and validated; with no problem at all that is the answer. Otherwise, or when the fast reader
+// is unsure of the text, the positional path reads it again from scratch and gives every problem its place.
 import type { z } from "zod";
 import { appSpecSchema, type AppSpec } from "./schema.js";
 import { nearestHint } from "./rules.js";
 import { findWarnings } from "./warnings.js";
+import { readYamlFast } from "./read-yaml-fast.js";
 import { pathKey, readYamlTree, type Located, type RawProblem, type Segment, type YamlTree } from "./yaml-tree.js";
 
 export interface Problem {
@@ -32,6 +38,31 @@ export interface ParseAppSpecOptions {
 
 /** Parses and validates an app spec. Never throws: whatever the input, problems say what is wrong. */
 export function parseAppSpec(text: string, options: ParseAppSpecOptions = {}): SpecResult {
+  const input = typeof text === "string" ? text : String(text);
+  return validateQuickly(input, options) ?? parseAppSpecWithPositions(input, options);
+}
+
+/** The fast path: the answer for a spec without a single problem, else undefined. */
+function validateQuickly(text: string, options: ParseAppSpecOptions): SpecResult | undefined {
+  try {
+    const read = readYamlFast(text);
+    if (!read) return undefined;
+    const { root, problems } = findRoot(read.data, true, options);
+    if (!root || problems.length > 0) return undefined;
+    const result = appSpecSchema.safeParse(root);
+    if (!result.success || findWarnings(root, options.template ? ["spec"] : []).length > 0) return undefined;
+    return { spec: result.data, problems: [] };
+  } catch {
+    // Whatever went wrong here, the positional path reads the text again and says it properly.
+    return undefined;
+  }
+}
+
+/**
+ * The positional path alone: every problem with its line and column. parseAppSpec gives the same answer;
+ * exported for tests and benchmarks that compare the two paths.
+ */
+export function parseAppSpecWithPositions(text: string, options: ParseAppSpecOptions = {}): SpecResult {
   let tree: YamlTree | undefined;
   try {
     tree = readYamlTree(typeof text === "string" ? text : String(text));
@@ -55,44 +86,12 @@ function validateTree(tree: YamlTree, options: ParseAppSpecOptions): SpecResult 
   const locate = placer(tree);
   if (tree.syntaxErrors) return failed(tree.problems.map(locate));
 
-  const raw: RawProblem[] = [...tree.problems];
   const base: Segment[] = options.template ? ["spec"] : [];
-  let data = tree.data;
+  const found = findRoot(tree.data, tree.present, options);
+  const raw: RawProblem[] = [...tree.problems, ...found.problems];
+  if (!found.root) return failed(raw.map(locate));
 
-  if (!tree.present) {
-    raw.push({ severity: "error", message: "the file is empty; an app spec needs at least a name", path: [] });
-    return failed(raw.map(locate));
-  }
-  if (!isObject(data)) {
-    raw.push({ severity: "error", message: `expected a mapping of spec fields (name:, services: …), found ${describe(data)}`, path: [] });
-    return failed(raw.map(locate));
-  }
-  if (options.template) {
-    if (!isObject(data.spec)) {
-      raw.push({
-        severity: "error",
-        message:
-          data.spec === undefined
-            ? "a deploy template puts the app spec under spec:; indent the spec under a top-level spec: key"
-            : `spec: must hold the app spec mapping, found ${describe(data.spec)}`,
-        path: data.spec === undefined ? [] : ["spec"],
-      });
-      return failed(raw.map(locate));
-    }
-    for (const key of Object.keys(data)) {
-      if (key !== "spec") raw.push({ severity: "error", message: `unknown key "${key}"; a deploy template holds only spec:`, path: [key], keyed: true });
-    }
-    data = data.spec;
-  } else if (isObject(data.spec) && data.name === undefined) {
-    raw.push({
-      severity: "error",
-      message: "the app spec is wrapped in spec:, which only .do/deploy.template.yaml uses; move its contents to the top level",
-      path: ["spec"],
-    });
-    return failed(raw.map(locate));
-  }
-
-  const root = data as Record<string, unknown>;
+  const root = found.root;
   const coercions: RawProblem[] = [];
   let result = appSpecSchema.safeParse(root);
   // App Platform's decoder turns a YAML number or boolean written where a string belongs into its text
@@ -128,6 +127,29 @@ function validateTree(tree: YamlTree, options: ParseAppSpecOptions): SpecResult 
   const problems = finish(raw.map(locate));
   const ok = result.success && !problems.some((p) => p.severity === "error");
   return { spec: ok && result.success ? result.data : null, problems };
+}
+
+/** The app spec mapping inside the document (under spec: in a template), or the problems that prevent it. */
+function findRoot(data: unknown, present: boolean, options: ParseAppSpecOptions): { root?: Record<string, unknown>; problems: RawProblem[] } {
+  const error = (message: string, path: Segment[], keyed?: boolean): RawProblem => ({ severity: "error", message, path, keyed });
+  if (!present) return { problems: [error("the file is empty; an app spec needs at least a name", [])] };
+  if (!isObject(data)) return { problems: [error(`expected a mapping of spec fields (name:, services: …), found ${describe(data)}`, [])] };
+  if (options.template) {
+    if (!isObject(data.spec)) {
+      const message =
+        data.spec === undefined
+          ? "a deploy template puts the app spec under spec:; indent the spec under a top-level spec: key"
+          : `spec: must hold the app spec mapping, found ${describe(data.spec)}`;
+      return { problems: [error(message, data.spec === undefined ? [] : ["spec"])] };
+    }
+    const others = Object.keys(data).filter((key) => key !== "spec");
+    return { root: data.spec, problems: others.map((key) => error(`unknown key "${key}"; a deploy template holds only spec:`, [key], true)) };
+  }
+  if (isObject(data.spec) && data.name === undefined) {
+    const message = "the app spec is wrapped in spec:, which only .do/deploy.template.yaml uses; move its contents to the top level";
+    return { problems: [error(message, ["spec"])] };
+  }
+  return { root: data, problems: [] };
 }
 
 function failed(problems: Problem[]): SpecResult {

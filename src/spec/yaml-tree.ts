@@ -35,6 +35,10 @@ export interface YamlTree {
   syntaxErrors: boolean;
 }
 
+/** How both readers read YAML: 1.1, because App Platform reads specs with Go's YAML 1.1 decoder (`yes`/`on`
+ * are booleans there, and `<<` merge keys work); duplicate keys are found by our own walk. */
+export const YAML_OPTIONS = { version: "1.1", uniqueKeys: false, prettyErrors: false } as const;
+
 /** Values reached through aliases; a real spec needs a handful, a "billion laughs" document needs millions. */
 const MAX_ALIASED = 10_000;
 
@@ -53,9 +57,7 @@ function offsets(range: Range | null | undefined): [number, number] {
 
 export function readYamlTree(text: string): YamlTree {
   const lineCounter = new LineCounter();
-  // YAML 1.1 because App Platform reads specs with Go's YAML 1.1 decoder: `yes`/`on` are booleans there,
-  // and `<<` merge keys work.
-  const doc = parseDocument(text, { lineCounter, version: "1.1", uniqueKeys: false, prettyErrors: false });
+  const doc = parseDocument(text, { ...YAML_OPTIONS, lineCounter });
   const problems: RawProblem[] = [];
   const index = new Map<string, Located>();
 
