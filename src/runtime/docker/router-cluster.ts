@@ -18,6 +18,7 @@ export interface WorkerSettings {
   baseDomain: string;
   publicUrlTemplate?: string;
   trustForwardedHeaders?: boolean;
+  responseTimeoutMs?: number;
   logLevel: string;
 }
 
@@ -197,6 +198,7 @@ export class RouterCluster implements RouterControl {
       baseDomain: this.opts.baseDomain,
       publicUrlTemplate: this.opts.publicUrlTemplate,
       trustForwardedHeaders: this.opts.trustForwardedHeaders,
+      responseTimeoutMs: this.opts.responseTimeoutMs,
       logLevel: this.opts.log.level,
     };
     cluster.setupPrimary({ exec: entry.path, execArgv: entry.execArgv, args: [] });

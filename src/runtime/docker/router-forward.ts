@@ -32,22 +32,24 @@ export type ForwardDone = (failure: ForwardFailure | undefined, error?: Error) =
 /** How long an instance may take to start answering: Heroku's 30 s would cut off slow report endpoints. */
 export const RESPONSE_HEADERS_TIMEOUT_MS = 300_000;
 
-const CONNECTION_OPTIONS = {
-  // Shorter than the idle timeouts servers use without announcing them (gunicorn 2 s, Node 5 s), so the
-  // router rarely sends on a connection the instance is closing.
-  keepAliveTimeout: 1_000,
-  headersTimeout: RESPONSE_HEADERS_TIMEOUT_MS,
-  // Streams (server-sent events, long downloads) may pause for as long as they like.
-  bodyTimeout: 0,
-};
+function connectionOptions(headersTimeoutMs: number) {
+  return {
+    // Shorter than the idle timeouts servers use without announcing them (gunicorn 2 s, Node 5 s), so the
+    // router rarely sends on a connection the instance is closing.
+    keepAliveTimeout: 1_000,
+    headersTimeout: headersTimeoutMs,
+    // Streams (server-sent events, long downloads) may pause for as long as they like.
+    bodyTimeout: 0,
+  };
+}
 
-export function createInstancePool(origin: string): Pool {
-  return new Pool(origin, CONNECTION_OPTIONS);
+export function createInstancePool(origin: string, headersTimeoutMs = RESPONSE_HEADERS_TIMEOUT_MS): Pool {
+  return new Pool(origin, connectionOptions(headersTimeoutMs));
 }
 
 /** A single new connection, for sending a request again where a kept-alive one just failed it. */
-export function createFreshConnection(origin: string): Client {
-  return new Client(origin, { ...CONNECTION_OPTIONS, keepAliveTimeout: 1, pipelining: 1 });
+export function createFreshConnection(origin: string, headersTimeoutMs = RESPONSE_HEADERS_TIMEOUT_MS): Client {
+  return new Client(origin, { ...connectionOptions(headersTimeoutMs), keepAliveTimeout: 1, pipelining: 1 });
 }
 
 // Per RFC 9110 7.6.1 these describe one connection, not the message, so they are not passed on; undici
@@ -71,7 +73,8 @@ export function requestHeaders(req: IncomingMessage, drop: ReadonlySet<string>):
 }
 
 function connectionNamed(connection: string | undefined): Set<string> | undefined {
-  if (connection === undefined) return undefined;
+  // Nearly always just "keep-alive" or "close", which name no other header.
+  if (connection === undefined || connection === "keep-alive" || connection === "close") return undefined;
   const names = connection
     .split(",")
     .map((n) => n.trim().toLowerCase())
@@ -150,9 +153,15 @@ function classify(err: Error & { code?: string; socket?: { bytesRead?: number } 
   return "failed";
 }
 
-function responseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+/** The instance's headers minus hop-by-hop ones, as a flat name/value list (Node writes a list as it is). */
+function responseHeaders(headers: IncomingHttpHeaders): string[] {
   const named = connectionNamed(typeof headers.connection === "string" ? headers.connection : undefined);
-  for (const name of HOP_BY_HOP) delete headers[name];
-  if (named) for (const name of named) delete headers[name];
-  return headers;
+  const out: string[] = [];
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || (named !== undefined && named.has(name))) continue;
+    const value = headers[name];
+    if (typeof value === "string") out.push(name, value);
+    else if (value !== undefined) for (const each of value) out.push(name, each);
+  }
+  return out;
 }

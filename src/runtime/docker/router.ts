@@ -39,6 +39,8 @@ export interface RouterOptions {
    * Only for a router reachable solely through a trusted proxy; defaults to true when `publicUrlTemplate` is set.
    */
   trustForwardedHeaders?: boolean;
+  /** How long an instance may take to send its response headers before the client gets a 504 page. */
+  responseTimeoutMs?: number;
   log: Logger;
   /** Where request metrics go; none are kept without one. */
   registry?: Registry;
@@ -101,12 +103,14 @@ export class Router implements RouterControl {
   private readonly metrics: RouterMetrics;
   private readonly log: Logger;
   private readonly trustForwarded: boolean;
+  private readonly responseTimeoutMs: number;
   private boundPort: number | undefined;
 
   constructor(private readonly opts: RouterOptions) {
     if (opts.publicUrlTemplate !== undefined) validatePublicUrlTemplate(opts.publicUrlTemplate);
     this.log = opts.log.child({ module: "router" });
     this.trustForwarded = opts.trustForwardedHeaders ?? opts.publicUrlTemplate !== undefined;
+    this.responseTimeoutMs = opts.responseTimeoutMs ?? RESPONSE_HEADERS_TIMEOUT_MS;
     this.metrics = opts.registry ? createRouterMetrics(opts.registry, () => this.totalInFlight()) : noMetrics;
     // WebSocket errors reach the callback passed with each upgrade; this only keeps a stray one from throwing.
     this.proxy.on("error", (err) => this.log.warn({ err }, "proxy error outside a request"));
@@ -192,7 +196,7 @@ export class Router implements RouterControl {
       backend,
       key,
       target,
-      pool: createInstancePool(target.origin),
+      pool: createInstancePool(target.origin, this.responseTimeoutMs),
       inFlight: 0,
       removed: false,
       sockets: new Set(),
@@ -369,7 +373,7 @@ export class Router implements RouterControl {
     }
     attempt.tried.add(state);
     state.inFlight++;
-    const fresh = again ? createFreshConnection(state.target.origin) : undefined;
+    const fresh = again ? createFreshConnection(state.target.origin, this.responseTimeoutMs) : undefined;
     forward(fresh ?? state.pool, req, res, { path: dest.url, headers }, (failure, err) => {
       if (fresh) void fresh.close().catch(() => fresh.destroy());
       this.release(state);
@@ -400,7 +404,7 @@ export class Router implements RouterControl {
         return;
       }
       this.log.warn({ ...log, err, failure }, "proxying failed");
-      const seconds = RESPONSE_HEADERS_TIMEOUT_MS / 1000;
+      const seconds = this.responseTimeoutMs / 1000;
       sendPage(res, failure === "timeout" ? pages.timedOut(dest.app, dest.component, seconds) : pages.badGateway(dest.app, dest.component));
     });
   }

@@ -276,6 +276,49 @@ describe("forwarding", () => {
     expect(chunks).toEqual(["data: one\n\n", "data: two\n\n"]);
   });
 
+  it("passes headers on but not hop-by-hop ones, in either direction, and keeps repeated response headers", async () => {
+    router.setApp(webApp);
+    router.addBackend(
+      "web",
+      "site",
+      await backend("site", (req, res) => {
+        const hopByHop = Object.keys(req.headers).filter((h) => /hop|proxy|^te$|upgrade|trailer/.test(h));
+        res.writeHead(200, [
+          ["Set-Cookie", "a=1"], ["Set-Cookie", "b=2"], ["X-Trace", String(req.headers["x-trace"])],
+          ["X-Seen", hopByHop.join(",") || "none"], ["Connection", "keep-alive, X-Hop"], ["X-Hop", "instance-only"],
+          ["Keep-Alive", "timeout=17"],
+        ].flat());
+        res.end("ok");
+      }),
+    );
+    const reply = await get(port, "web.localhost", "/", {
+      headers: { "x-trace": "t1", connection: "keep-alive, x-client-hop", "x-client-hop": "client-only", te: "trailers", "proxy-connection": "x" },
+    });
+    expect(reply.status).toBe(200);
+    expect(reply.headers["x-seen"]).toBe("none");
+    expect(reply.headers["set-cookie"]).toEqual(["a=1", "b=2"]);
+    expect(reply.headers["x-trace"]).toBe("t1");
+    expect(reply.headers["x-hop"]).toBeUndefined();
+    expect(reply.headers["keep-alive"]).not.toBe("timeout=17");
+  });
+
+  it("answers 504 with a page when an instance sends no response headers in time, and then sends nothing twice", async () => {
+    const patient = new Router({ port: 0, baseDomain: "localhost", log: silentLog, responseTimeoutMs: 200 });
+    const patientPort = await patient.listen();
+    try {
+      patient.setApp(webApp);
+      let hits = 0;
+      patient.addBackend("web", "site", await backend("stuck", () => void hits++));
+      const reply = await get(patientPort, "web.localhost", "/");
+      expect(reply.status).toBe(504);
+      expect(reply.body).toContain("web/site did not start its response within 0.2 seconds");
+      expect(hits).toBe(1);
+      await expect.poll(() => patient.inFlight("stuck")).toBe(0);
+    } finally {
+      await patient.close();
+    }
+  });
+
   it("proxies a POST body", async () => {
     router.setApp(webApp);
     router.addBackend(
