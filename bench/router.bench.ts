@@ -4,12 +4,14 @@
 // server in a child process, so no proxy shares its event loop with it.
 //   npm run bench router    BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=2 BENCH_WORKERS=2 to change it
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import cluster from "node:cluster";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { Registry } from "prom-client";
+import { defaultRouterWorkers } from "../src/config.js";
 import { Router } from "../src/runtime/docker/router.js";
 import { RouterCluster } from "../src/runtime/docker/router-cluster.js";
 
@@ -21,11 +23,15 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const HOST = "web.localhost";
-const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.min(availableParallelism(), 2));
+const WORKERS = Number(process.env.BENCH_WORKERS ?? defaultRouterWorkers());
 
 interface Result {
   name: string;
   rps: number;
+  requests: number;
+  /** CPU the proxy's processes spent per request, in microseconds (NaN for the direct target). */
+  proxyCpuUs?: number;
+  backendCpuUs?: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -129,6 +135,27 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`nothing answered on 127.0.0.1:${port} within 5 s`);
 }
 
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** User plus system CPU seconds the processes have used so far (Linux /proc). */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name (which may hold spaces) start at the state, field 3; utime, stime are 14, 15.
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The process is gone; it spent nothing more.
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+function childPids(pid: number): number[] {
+  return spawnSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).map(Number);
+}
+
 function toMs(value: string): number {
   const match = /^([\d.]+)(us|ms|s)$/.exec(value);
   if (!match) return NaN;
@@ -150,8 +177,9 @@ function runWrk(name: string, port: number, seconds: number): Promise<Result> {
       const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
       const errors = socketErrors ? socketErrors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0;
       const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
       if (!Number.isFinite(rps)) reject(new Error(`could not read wrk's output for ${name}:\n${out}`));
-      else resolve({ name, rps, p50Ms: toMs(p50), p99Ms: toMs(p99), errors, non2xx });
+      else resolve({ name, rps, requests, p50Ms: toMs(p50), p99Ms: toMs(p99), errors, non2xx });
     });
   });
 }
@@ -180,22 +208,28 @@ async function main(): Promise<void> {
     r.addBackend("web", "web", { id: "bench", url: `http://127.0.0.1:${backend.port}` });
     await r.sync();
   }
-  const spreadName = `berth ${WORKERS} proc`;
+  const spreadName = `berth ${WORKERS} worker${WORKERS === 1 ? "" : "s"}`;
 
   try {
-    const targets: [string, number][] = [
-      ["direct", backend.port],
-      ["nginx", nginx.port],
-      ["minimal node", minimal.port],
-      ["berth in-proc", routerPort],
-      [spreadName, spreadPort],
+    // Each target with the processes doing its proxying, whose CPU per request is reported.
+    const targets: [string, number, () => number[]][] = [
+      ["direct", backend.port, () => []],
+      ["nginx", nginx.port, () => childPids(nginx.child.pid!)],
+      ["minimal node", minimal.port, () => [minimal.child.pid!]],
+      ["berth in-proc", routerPort, () => [process.pid]],
+      [spreadName, spreadPort, () => Object.values(cluster.workers ?? {}).map((w) => w!.process.pid!)],
     ];
     // Router runs in this process, so wrk's child is spawned asynchronously and the router keeps serving.
     for (const [name, port] of targets) await runWrk(`${name} (warm-up)`, port, 2);
     const best = new Map<string, Result>();
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, port] of targets) {
+      for (const [name, port, pids] of targets) {
+        const proxyPids = pids();
+        const before = [cpuSeconds(proxyPids), cpuSeconds([backend.child.pid!])];
         const result = await runWrk(name, port, SECONDS);
+        const after = [cpuSeconds(proxyPids), cpuSeconds([backend.child.pid!])];
+        result.proxyCpuUs = proxyPids.length > 0 ? ((after[0]! - before[0]!) * 1e6) / result.requests : NaN;
+        result.backendCpuUs = ((after[1]! - before[1]!) * 1e6) / result.requests;
         console.log(`round ${round}: ${name} ${result.rps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(2)} ms`);
         const previous = best.get(name);
         if (!previous || result.rps > previous.rps) best.set(name, result);
@@ -204,10 +238,11 @@ async function main(): Promise<void> {
     const results = targets.map(([name]) => best.get(name)!);
 
     console.log(`wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, GET / (184-byte body), keep-alive, best of ${ROUNDS} rounds, ${new Date().toISOString()}`);
-    console.log("target          req/s      p50 ms   p99 ms   errors  non-2xx");
+    console.log("target          req/s      p50 ms   p99 ms   errors  non-2xx  proxy CPU µs/req  backend CPU µs/req");
     for (const r of results) {
+      const cpu = (us: number | undefined) => (us === undefined || Number.isNaN(us) ? "-" : us.toFixed(0)).padStart(17);
       console.log(
-        `${r.name.padEnd(14)} ${r.rps.toFixed(0).padStart(8)}  ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${String(r.errors).padStart(8)} ${String(r.non2xx).padStart(8)}`,
+        `${r.name.padEnd(14)} ${r.rps.toFixed(0).padStart(8)}  ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${String(r.errors).padStart(8)} ${String(r.non2xx).padStart(8)} ${cpu(r.proxyCpuUs)} ${cpu(r.backendCpuUs)}`,
       );
     }
     const [direct, viaNginx, viaMinimal, inProcess, viaWorkers] = results as [Result, Result, Result, Result, Result];

@@ -6,6 +6,15 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
 
+/**
+ * One router process per core but one (left to Berth itself, the apps and the engine), at least one and at
+ * most four. Even on two cores one worker beats routing in Berth's own process: a build or a query there no
+ * longer delays the apps' requests. More processes than spare cores only split the load into smaller batches.
+ */
+export function defaultRouterWorkers(cores = availableParallelism()): number {
+  return Math.min(Math.max(cores - 1, 1), 4);
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
     super(
@@ -108,7 +117,7 @@ const envSchema = z.object({
   BERTH_ROUTER_WORKERS: z
     .string()
     .regex(/^\d{1,3}$/, "must be a whole number of router processes (0 runs the router inside Berth's own process)")
-    .default(String(Math.min(availableParallelism(), 2)))
+    .default(String(defaultRouterWorkers()))
     .transform(Number),
   BERTH_DOCKER_NETWORK: z.enum(["host", "bridge"]).default("host"),
   BERTH_INSTANCE: z

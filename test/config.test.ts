@@ -1,7 +1,6 @@
-import { availableParallelism } from "node:os";
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseDuration, readConfig } from "../src/config.js";
+import { ConfigError, defaultRouterWorkers, parseDuration, readConfig } from "../src/config.js";
 
 const pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
@@ -32,7 +31,7 @@ describe("readConfig", () => {
       cancelInProgress: false,
       routerPort: 8080,
       routerHost: "0.0.0.0",
-      routerWorkers: Math.min(availableParallelism(), 2),
+      routerWorkers: defaultRouterWorkers(),
       baseDomain: "localhost",
       publicUrlTemplate: undefined,
       berthUrl: "http://localhost:3000",
@@ -94,6 +93,10 @@ describe("readConfig", () => {
       catchUpIntervalMs: 30_000,
       discover: true,
     });
+  });
+
+  it("runs the router in one process per spare core, between one and four", () => {
+    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultRouterWorkers(cores))).toEqual([1, 1, 2, 3, 4, 4]);
   });
 
   it("accepts a base64 PRIVATE_KEY and a PRIVATE_KEY_PATH", () => {
