@@ -14,6 +14,8 @@ const WORD = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** Every `${…}` in a value, classified. Text that only looks like one (`${{ secrets.X }}`) is skipped. */
 export function findBindables(value: string): BindableRef[] {
+  // Most values hold none; the rules and the warnings ask about every env value of every component.
+  if (!value.includes("${")) return [];
   const refs: BindableRef[] = [];
   for (const match of value.matchAll(REFERENCE)) {
     refs.push(classify(match[1] ?? ""));

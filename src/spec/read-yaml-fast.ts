@@ -16,12 +16,17 @@ const yaml11 = new Document(null, YAML_OPTIONS);
 // Tags marked default "key" (the `<<` merge key) apply only to keys; a `<<` key is refused below anyway.
 const implicitTags = (yaml11.schema.tags as ScalarTag[]).filter((tag) => tag.default === true && tag.test !== undefined);
 // Most scalars are plain text that no tag matches; one test of all the tags' patterns at once says so. The
-// patterns are anchored (^…$) and carry no flags, so the alternation matches exactly when one of them does.
+// patterns are anchored (^…$) and carry no flags, so the alternation matches exactly when one of them does;
+// the outer ^ only tells the regexp engine not to try later starting points.
 if (implicitTags.some((tag) => tag.test?.flags !== "")) throw new Error("yaml's YAML 1.1 tag tests are expected to carry no flags");
-const anyImplicitTag = new RegExp(implicitTags.map((tag) => `(?:${tag.test?.source})`).join("|"));
+const anyImplicitTag = new RegExp(`^(?:${implicitTags.map((tag) => `(?:${tag.test?.source})`).join("|")})`);
 
-/** A plain scalar's value exactly as readYamlTree reads it (timestamps stay text, bigints become numbers). */
-export function resolvePlainScalar(source: string): unknown {
+/**
+ * A plain scalar's value exactly as readYamlTree reads it: by the first YAML 1.1 tag whose pattern matches,
+ * else text; a date stays the text written, a bigint becomes a number. `keptAsText` hears of each scalar a
+ * tag matched that stays text all the same (a date), which readYamlTree refuses as a key.
+ */
+export function resolvePlainScalar(source: string, keptAsText?: (source: string) => void): unknown {
   if (!anyImplicitTag.test(source)) return source;
   const tag = implicitTags.find((t) => t.test?.test(source));
   if (!tag) return source;
@@ -35,6 +40,7 @@ export function resolvePlainScalar(source: string): unknown {
   const value = isScalar(resolved) ? resolved.value : resolved;
   if (typeof value === "bigint") return Number(value);
   if (typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value === null) return value;
+  keptAsText?.(source);
   return source;
 }
 
@@ -46,20 +52,24 @@ interface NodeState extends State {
 }
 
 const PLAIN_TAG = "tag:berth,plain";
-// Every plain scalar goes through resolvePlainScalar; quoted and block scalars stay strings, as in `yaml`.
-const schema = new JsYamlSchema({
-  implicit: [new Type(PLAIN_TAG, { kind: "scalar", resolve: () => true, construct: resolvePlainScalar })],
-});
 
-// Constructs the two readers might take differently, looked for in the text. A match only costs a slow read.
-const REFUSED_TEXT = [
-  /(?:^|[\r\n])%/, // a directive (%YAML, %TAG)
+/** Every plain scalar goes through resolvePlainScalar; quoted and block scalars stay strings, as in `yaml`. */
+function plainScalarSchema(keptAsText: (source: string) => void): JsYamlSchema {
+  const construct = (source: string) => resolvePlainScalar(source, keptAsText);
+  return new JsYamlSchema({ implicit: [new Type(PLAIN_TAG, { kind: "scalar", resolve: () => true, construct })] });
+}
+
+// Constructs the two readers might take differently, looked for in the text; a match only costs a slow read.
+// Each comes with a character it cannot do without, a cheaper search that usually finds nothing.
+const REFUSED_TEXT: [string, RegExp][] = [
+  ["%", /(?:^|[\r\n])%/], // a directive (%YAML, %TAG)
   // A document marker (`---`, `...`) or what looks like one (`---#`), except a bare `---` on the first line.
-  /[\r\n](?:---|\.\.\.)|^(?:\.\.\.|---(?![ \t]*(?:[\r\n]|$)))/,
-  /\?(?:\s|$)/, // what may be an explicit key (`? key`)
-  /(?:^|[\r\n]) *\t/, // a tab in the indentation, or on a blank line: `yaml` refuses some that js-yaml takes
-  /\r(?!\n)/, // a carriage return that does not end a line (\r\n), which the two read differently
-  /\ufeff/, // a byte order mark, which js-yaml drops and `yaml` may count as indentation
+  ["---", /[\r\n]---|^---(?![ \t]*(?:[\r\n]|$))/],
+  ["...", /(?:^|[\r\n])\.\.\./],
+  ["?", /\?(?:\s|$)/], // what may be an explicit key (`? key`)
+  ["\t", /(?:^|[\r\n]) *\t/], // a tab in the indentation, or on a blank line: `yaml` refuses some that js-yaml takes
+  ["\r", /\r(?!\n)/], // a carriage return that does not end a line (\r\n), which the two read differently
+  ["\ufeff", /\ufeff/], // a byte order mark, which js-yaml drops and `yaml` may count as indentation
 ];
 
 // What may come after a quoted scalar or a flow collection: the end of the line, a comment after a space, or
@@ -87,6 +97,23 @@ function hasBlankLine(input: string, start: number, end: number): boolean {
   return false;
 }
 
+/**
+ * Whether a flow collection starting at `start` (its open position) stands where a value goes: after `:`, `-`
+ * or `[`, at the start of the text, or after `,` in a flow sequence; not after `{` or `,` in a flow mapping,
+ * where it would be a key. `parentStart` is where the node around it opened.
+ */
+function inValuePlace(input: string, start: number, parentStart: number | undefined): boolean {
+  let i = start - 1;
+  while (i >= 0 && " \t\r\n".includes(input.charAt(i))) i--;
+  if (i < 0) return true;
+  const before = input.charAt(i);
+  if (before === ":" || before === "-" || before === "[") return true;
+  if (before !== "," || parentStart === undefined) return false;
+  let p = parentStart;
+  while (p < input.length && " \t\r\n".includes(input.charAt(p))) p++;
+  return input.charAt(p) === "[";
+}
+
 function followedBy(pattern: RegExp, input: string, position: number): boolean {
   pattern.lastIndex = position;
   return pattern.test(input);
@@ -97,9 +124,12 @@ function followedBy(pattern: RegExp, input: string, position: number): boolean {
  * the document is not a mapping. Only for the common case: a mapping readYamlTree reads without a problem.
  */
 export function readYamlFast(text: string): { data: unknown } | undefined {
-  if (REFUSED_TEXT.some((pattern) => pattern.test(text)) || hasLongLine(text)) return undefined;
+  if (REFUSED_TEXT.some(([needed, pattern]) => text.includes(needed) && pattern.test(text)) || hasLongLine(text)) return undefined;
   // Every mapping js-yaml builds from a mapping node; a `[key: value]` pair in a flow sequence is not one.
-  const mappings = new WeakSet<object>();
+  const mappings = new Set<object>();
+  // Keys readYamlTree refuses: null (js-yaml spells it "null", as it does an empty key) and dates.
+  const unkeyable = new Set(["null"]);
+  const schema = plainScalarSchema((source) => unkeyable.add(source));
   const starts: number[] = [];
   const listener = (event: "open" | "close", state: NodeState) => {
     if (event === "open") {
@@ -121,6 +151,8 @@ export function readYamlFast(text: string): { data: unknown } | undefined {
       // refuses. `yaml` also warns about one that ends first on its line (if not indented past its parent).
       if (!followedBy(FLOW_FOLLOWER, input, position)) throw new Unsure();
       if (input.slice(state.lineStart, position - 1).trim() === "") throw new Unsure();
+      // Nor may one be a key without a value in a flow mapping (`{[a], b: c}`).
+      if (!inValuePlace(input, start, starts.at(-1))) throw new Unsure();
     }
   };
   const onWarning = () => {
@@ -133,24 +165,29 @@ export function readYamlFast(text: string): { data: unknown } | undefined {
     return undefined;
   }
   // Only a mapping can be a spec; for anything else the positional path says what is wrong.
-  const isMapping = typeof data === "object" && data !== null && !Array.isArray(data);
-  return isMapping && dropNullValues(data, mappings) ? { data } : undefined;
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return undefined;
+  return dropNullValues(data, mappings, unkeyable) ? { data } : undefined;
 }
 
 /**
  * readYamlTree reads `key:` with nothing after it as an absent key; a null list item stays. Also checks that
- * every mapping came from a mapping node and every key is one readYamlTree reads the same way: a plain word,
- * not null, a number, a date, or a merge key. Returns false when something is not so.
+ * every mapping came from a mapping node and has no key readYamlTree would refuse or merge (`<<`). Returns
+ * false when something is not so.
  */
-function dropNullValues(value: unknown, mappings: WeakSet<object>): boolean {
-  if (Array.isArray(value)) return value.every((item) => dropNullValues(item, mappings));
-  if (typeof value !== "object" || value === null) return true;
+function dropNullValues(value: object, mappings: Set<object>, unkeyable: Set<string>): boolean {
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (typeof item === "object" && item !== null && !dropNullValues(item, mappings, unkeyable)) return false;
+    }
+    return true;
+  }
   if (!mappings.has(value)) return false;
   const map = value as Record<string, unknown>;
-  for (const key of Object.keys(map)) {
-    if (key === "<<" || anyImplicitTag.test(key)) return false;
-    if (map[key] === null) delete map[key];
-    else if (!dropNullValues(map[key], mappings)) return false;
+  for (const key in map) {
+    if (key === "<<" || unkeyable.has(key)) return false;
+    const item = map[key];
+    if (item === null) delete map[key];
+    else if (typeof item === "object" && !dropNullValues(item, mappings, unkeyable)) return false;
   }
   return true;
 }

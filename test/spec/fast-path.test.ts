@@ -58,11 +58,12 @@ describe("the fast path answers as the positional path", () => {
       "name: app\nname: again\n", // duplicate key
       "? [a, b]\n: c\nname: app\n", // explicit collection key
       "[name]: app\n", // flow collection key
+      "name: app\ningress: {[rules]}\n", // flow collection key without a value
+      "name: app\ningress: {a: 1, {b: 2}}\n",
       "name: app\nenvs: [key: A]\n", // a pair in a flow sequence stays a one-key mapping, nulls and all
       "name: app\nenvs: [key: A, value: ]\n",
       "~: x\nname: app\n", // null key
       "2001-12-14: x\nname: app\n", // timestamp key
-      "yes: x\nname: app\n", // boolean key
       "name: app\nservices: [\n  a\n]\n", // flow end at the start of a line
       'name: "app"#comment\n', // comment touching a quoted scalar
       "name: [a]#comment\n",
@@ -78,6 +79,12 @@ describe("the fast path answers as the positional path", () => {
       expect(readYamlFast(text), JSON.stringify(text)).toBeUndefined();
       expectSameAnswer(text);
     }
+  });
+
+  it("reads keys that are numbers or booleans as their text, as readYamlTree does", () => {
+    const text = "name: app\nyes: a\n0x1F: b\n1.50: c\n'2': d\n";
+    expect(readYamlFast(text)?.data).toEqual({ name: "app", true: "a", 31: "b", "1.5": "c", 2: "d" });
+    expect(expectSameAnswer(text)).toBe(true);
   });
 
   it("reads plain scalars by yaml's YAML 1.1 rules and drops keys with nothing after them", () => {
@@ -201,6 +208,8 @@ const pieces = [
   "yes", "~", "0x1F", "1:30", ".inf", "2001-12-14", "'q'", '"d\\x41\\u00e9\\t"', "|\n  a\n", ">-\n  a\n\n  b\n", "[a, b]", "{a: 1}",
   "[a: b]", "? x", "&a", "*a", "!!str", "!x", "<<", "%", "---", "---#", "...", "#", ":", "]", "}", ",", "@", "`", '"', "'", "\\",
   "\t", "\r", "\r\n", "\u00a0", "\u2028", "\u0085", "\ufeff", '"x"#c', "[a]#c", "- - x", "a: b: c", "  ", "é",
+  "~: x", "null: x", ": x", "2001-12-14: x", "0x1F: x", "yes: x", "'~': x", "[a]: x", "{a: 1}: x", "- a: ", "-  : x",
+  "{[]}", "{[a], b: c}", "{a: 1, {b: 2}}", "[[a], {b: c}]",
 ];
 
 describe("fixtures with odd pieces of YAML dropped in", () => {
