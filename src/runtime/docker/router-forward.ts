@@ -1,6 +1,6 @@
 // One HTTP request forwarded to one instance over undici's connection pool, the response streamed back with
-// backpressure. undici rather than `http.request` because the router's throughput is its per-request cost:
-// undici's dispatcher takes about half of what Node's http client does (see docs/benchmarks.md). Which
+// backpressure. undici rather than `http.request` because the router's throughput is its CPU per request:
+// the whole router on undici spends less than a bare `http.request` proxy does (docs/benchmarks.md). Which
 // instance, retries and draining stay with the router; this reports how an attempt failed so it can decide.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { Client, Pool, type Dispatcher } from "undici";
