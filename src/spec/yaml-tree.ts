@@ -1,6 +1,8 @@
 // YAML text to plain data plus a position index: for every dotted path, where its key and its value sit in
 // the file. We walk the document ourselves instead of calling toJS() so duplicate keys, odd keys and alias
-// bombs become problems at the right line rather than exceptions or silent overwrites.
+// bombs become problems at the right line rather than exceptions or silent overwrites. This is the positional
+// path, for every spec with a problem; a spec without one is answered from read-yaml-fast.ts, which must read
+// exactly what this reads.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import type { Node, ParsedNode, Range, Scalar } from "yaml";
 
