@@ -10,7 +10,9 @@ export type BindableRef =
 
 const APP_BINDABLES = ["APP_URL", "APP_DOMAIN", "APP_ID"] as const;
 const REFERENCE = /\$\{([^{}]*)\}/g;
-const WORD = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+// One to three dotted words, blanks around them allowed: `APP_URL`, `db.DATABASE_URL`, `db.pool.DATABASE_URL`.
+const WORD = "[A-Za-z_][A-Za-z0-9_-]*";
+const EXPRESSION = new RegExp(`^\\s*(${WORD})(?:\\.(${WORD}))?(?:\\.(${WORD}))?\\s*$`);
 
 /** Every `${…}` in a value, classified. Text that only looks like one (`${{ secrets.X }}`) is skipped. */
 export function findBindables(value: string): BindableRef[] {
@@ -24,18 +26,16 @@ export function findBindables(value: string): BindableRef[] {
 }
 
 function classify(expression: string): BindableRef {
-  const parts = expression.trim().split(".");
-  if (!parts.every((p) => WORD.test(p))) return { kind: "unknown", expression };
-  if (parts.length === 1) {
-    const name = parts[0] as string;
-    return (APP_BINDABLES as readonly string[]).includes(name) ? { kind: "app", expression, name } : { kind: "unknown", expression };
+  const words = EXPRESSION.exec(expression);
+  if (!words) return { kind: "unknown", expression };
+  const [, first = "", second, third] = words;
+  if (second === undefined) {
+    return (APP_BINDABLES as readonly string[]).includes(first) ? { kind: "app", expression, name: first } : { kind: "unknown", expression };
   }
-  if (parts[0] === "_self" && parts.length === 2) return { kind: "self", expression, name: parts[1] as string };
-  if (parts.length === 2) return { kind: "component", expression, component: parts[0] as string, name: parts[1] as string };
-  if (parts.length === 3) {
-    return { kind: "component", expression, component: parts[0] as string, pool: parts[1] as string, name: parts[2] as string };
+  if (third === undefined) {
+    return first === "_self" ? { kind: "self", expression, name: second } : { kind: "component", expression, component: first, name: second };
   }
-  return { kind: "unknown", expression };
+  return { kind: "component", expression, component: first, pool: second, name: third };
 }
 
 export interface ComponentBindings {
