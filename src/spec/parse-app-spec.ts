@@ -39,11 +39,14 @@ export interface ParseAppSpecOptions {
 /** Parses and validates an app spec. Never throws: whatever the input, problems say what is wrong. */
 export function parseAppSpec(text: string, options: ParseAppSpecOptions = {}): SpecResult {
   const input = typeof text === "string" ? text : String(text);
-  return validateQuickly(input, options) ?? parseAppSpecWithPositions(input, options);
+  return parseAppSpecFast(input, options) ?? parseAppSpecWithPositions(input, options);
 }
 
-/** The fast path: the answer for a spec without a single problem, else undefined. */
-function validateQuickly(text: string, options: ParseAppSpecOptions): SpecResult | undefined {
+/**
+ * The fast path alone: the answer for a spec without a single problem, else undefined (then only the
+ * positional path can answer). Exported for tests and benchmarks; callers use parseAppSpec.
+ */
+export function parseAppSpecFast(text: string, options: ParseAppSpecOptions = {}): SpecResult | undefined {
   try {
     const read = readYamlFast(text);
     if (!read) return undefined;

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseAppSpec, parseAppSpecWithPositions } from "../../src/spec/parse-app-spec.js";
+import { parseAppSpec, parseAppSpecFast, parseAppSpecWithPositions } from "../../src/spec/parse-app-spec.js";
 import { readYamlFast } from "../../src/spec/read-yaml-fast.js";
 import { readYamlTree } from "../../src/spec/yaml-tree.js";
 import { generateSpec } from "./generate-spec.js";
@@ -34,12 +34,25 @@ describe("the fast path answers as the positional path", () => {
     expectSameAnswer(text, template);
   });
 
-  it("on the benchmark's generated spec, which it reads itself", () => {
+  it("on the benchmark's generated spec, which it answers itself", () => {
     for (const count of [1, 30, 300]) {
       const text = generateSpec(count);
       expect(expectSameAnswer(text)).toBe(true);
-      expect(parseAppSpec(text).problems).toEqual([]);
+      const fast = parseAppSpecFast(text);
+      expect(fast?.problems).toEqual([]);
+      expect(fast).toEqual(parseAppSpecWithPositions(text));
     }
+  });
+
+  it("answers nothing itself for a spec with an error or only a warning", () => {
+    const valid = generateSpec(3);
+    expect(parseAppSpecFast(valid.replace("    http_port: 8080\n", "    http_port: 99999\n"))).toBeUndefined();
+    expect(parseAppSpecFast(valid.replace("region: fra", "region: fra1"))).toBeUndefined(); // a datacenter slug: a warning
+    expect(parseAppSpecWithPositions(valid.replace("region: fra", "region: fra1")).problems.map((p) => p.severity)).toEqual(["warning"]);
+    expect(parseAppSpecFast(valid.replace("    http_port: 8080\n", "    http_port: '8080'\n"))).toBeUndefined();
+    expect(parseAppSpecFast("")).toBeUndefined();
+    expect(parseAppSpecFast("spec:\n  name: app\n")).toBeUndefined(); // wrapped in spec: without template
+    expect(parseAppSpecFast("spec:\n  name: app\n", { template: true })?.spec?.name).toBe("app");
   });
 
   it("reads most valid fixtures itself, and hands anchors, merge keys and tags to the positional path", () => {
