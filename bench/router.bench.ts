@@ -5,6 +5,7 @@
 //   npm run bench router    BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=2 BENCH_WORKERS=2 to change it
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import cluster from "node:cluster";
+import { createRequire } from "node:module";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -74,6 +75,31 @@ const server = http.createServer((req, res) => {
   });
   out.on("error", () => res.destroy());
   req.pipe(out);
+});
+server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
+`;
+
+// The least a Node proxy on undici can do (one pool, hop-by-hop headers dropped, no routing, no metrics): the
+// floor for the way Berth's router forwards.
+const MINIMAL_UNDICI_SOURCE = `
+const http = require("node:http");
+const { Pool } = require(process.argv[2]);
+const pool = new Pool("http://127.0.0.1:" + process.argv[1], { keepAliveTimeout: 1000 });
+const HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "expect"]);
+const server = http.createServer((req, res) => {
+  const headers = [];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (!HOP.has(req.rawHeaders[i].toLowerCase())) headers.push(req.rawHeaders[i], req.rawHeaders[i + 1]);
+  pool.dispatch({ path: req.url, method: req.method, headers, body: null }, {
+    onRequestStart() {},
+    onResponseStart(c, status, h) {
+      const out = [];
+      for (const k in h) if (!HOP.has(k)) out.push(k, h[k]);
+      res.writeHead(status, out);
+    },
+    onResponseData(c, chunk) { if (!res.write(chunk)) { c.pause(); res.once("drain", () => c.resume()); } },
+    onResponseEnd() { res.end(); },
+    onResponseError() { if (res.headersSent) res.destroy(); else { res.statusCode = 502; res.end(); } },
+  });
 });
 server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
 `;
@@ -196,6 +222,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "berth-router-bench-"));
   const backend = await startNode(BACKEND_SOURCE);
   const minimal = await startNode(MINIMAL_PROXY_SOURCE, String(backend.port));
+  const minimalUndici = await startNode(MINIMAL_UNDICI_SOURCE, String(backend.port), createRequire(import.meta.url).resolve("undici"));
   const nginx = await startNginx(dir, backend.port);
   // With a metrics registry, as Berth runs it.
   const log = pino({ level: "warn" });
@@ -216,6 +243,7 @@ async function main(): Promise<void> {
       ["direct", backend.port, () => []],
       ["nginx", nginx.port, () => childPids(nginx.child.pid!)],
       ["minimal node", minimal.port, () => [minimal.child.pid!]],
+      ["minimal undici", minimalUndici.port, () => [minimalUndici.child.pid!]],
       ["berth in-proc", routerPort, () => [process.pid]],
       [spreadName, spreadPort, () => Object.values(cluster.workers ?? {}).map((w) => w!.process.pid!)],
     ];
@@ -245,7 +273,8 @@ async function main(): Promise<void> {
         `${r.name.padEnd(14)} ${r.rps.toFixed(0).padStart(8)}  ${r.p50Ms.toFixed(2).padStart(8)} ${r.p99Ms.toFixed(2).padStart(8)} ${String(r.errors).padStart(8)} ${String(r.non2xx).padStart(8)} ${cpu(r.proxyCpuUs)} ${cpu(r.backendCpuUs)}`,
       );
     }
-    const [direct, viaNginx, viaMinimal, inProcess, viaWorkers] = results as [Result, Result, Result, Result, Result];
+    const [direct, viaNginx, viaMinimal, viaUndici, inProcess, viaWorkers] = results as [Result, Result, Result, Result, Result, Result];
+    console.log(`minimal undici proxy / nginx throughput: ${(viaUndici.rps / viaNginx.rps).toFixed(2)} (the floor of forwarding with undici)`);
     for (const [label, r] of [[`router over ${WORKERS} worker processes (Berth's default here)`, viaWorkers], ["router in process", inProcess]] as const) {
       console.log(`${label}:`);
       console.log(`  / nginx throughput: ${(r.rps / viaNginx.rps).toFixed(2)} (target >= 0.5)`);
@@ -261,6 +290,7 @@ async function main(): Promise<void> {
     nginx.child.kill("SIGQUIT");
     backend.child.kill();
     minimal.child.kill();
+    minimalUndici.child.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -88,60 +88,69 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-export function forward(pool: Dispatcher, req: IncomingMessage, res: ServerResponse, options: ForwardOptions, done: ForwardDone): void {
-  let finished = false;
-  const finish = (failure: ForwardFailure | undefined, error?: Error) => {
-    if (finished) return;
-    finished = true;
-    res.off("close", onClientClose);
-    done(failure, error);
-  };
-  let controller: Dispatcher.DispatchController | undefined;
-  const onClientClose = () => {
-    if (res.writableFinished) return;
-    controller?.abort(new Error("the client closed the connection"));
-    finish("aborted");
-  };
-  res.on("close", onClientClose);
+/**
+ * One attempt: undici's handler for the instance's response, written to `res` as it comes. The router calls
+ * `clientClosed` from the listener it already has on `res` (one listener per request, not one per attempt).
+ */
+export class Exchange implements Dispatcher.DispatchHandler {
+  private finished = false;
+  private controller: Dispatcher.DispatchController | undefined;
 
-  pool.dispatch(
-    {
-      path: options.path,
-      method: req.method ?? "GET",
-      headers: options.headers,
-      body: hasBody(req) ? req : null,
-    },
-    {
-      onRequestStart(c) {
-        controller = c;
-        if (finished) c.abort(new Error("the client closed the connection"));
-      },
-      onResponseStart(c, statusCode, headers, statusMessage) {
-        // 1xx interim responses (103 Early Hints) are the instance's business with its own connection.
-        if (statusCode < 200) return;
-        res.writeHead(statusCode, statusMessage, responseHeaders(headers));
-      },
-      onResponseData(c, chunk) {
-        if (!res.write(chunk)) {
-          c.pause();
-          res.once("drain", () => c.resume());
-        }
-      },
-      onResponseEnd() {
-        res.end();
-        finish(undefined);
-      },
-      onResponseError(_c, err) {
-        if (finished) return;
-        if (res.headersSent) {
-          res.destroy();
-          finish("broken", err);
-          return;
-        }
-        finish(classify(err), err);
-      },
-    },
-  );
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly done: ForwardDone,
+  ) {}
+
+  /** Sends `req` to the instance behind `pool`; `done` hears how it ended. */
+  start(pool: Dispatcher, req: IncomingMessage, options: ForwardOptions): void {
+    pool.dispatch({ path: options.path, method: req.method ?? "GET", headers: options.headers, body: hasBody(req) ? req : null }, this);
+  }
+
+  /** The client went away: stop the instance's response, and the attempt ends as aborted. */
+  clientClosed(): void {
+    if (this.finished || this.res.writableFinished) return;
+    this.controller?.abort(new Error("the client closed the connection"));
+    this.finish("aborted");
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.finished) controller.abort(new Error("the client closed the connection"));
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    // 1xx interim responses (103 Early Hints) are the instance's business with its own connection.
+    if (statusCode < 200) return;
+    this.res.writeHead(statusCode, statusMessage, responseHeaders(headers));
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once("drain", () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+    this.finish(undefined);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    if (this.finished) return;
+    if (this.res.headersSent) {
+      this.res.destroy();
+      this.finish("broken", err);
+      return;
+    }
+    this.finish(classify(err), err);
+  }
+
+  private finish(failure: ForwardFailure | undefined, error?: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.done(failure, error);
+  }
 }
 
 function classify(err: Error & { code?: string; socket?: { bytesRead?: number } }): ForwardFailure {

@@ -23,7 +23,13 @@ import {
   validatePublicUrlTemplate,
 } from "./router-routes.js";
 import { prepareSite, serveStaticSite, type ServedSite } from "./router-static.js";
-import { createFreshConnection, createInstancePool, forward, requestHeaders, RESPONSE_HEADERS_TIMEOUT_MS } from "./router-forward.js";
+import {
+  createFreshConnection,
+  createInstancePool,
+  Exchange,
+  requestHeaders,
+  RESPONSE_HEADERS_TIMEOUT_MS,
+} from "./router-forward.js";
 
 export interface RouterOptions {
   /** BERTH_ROUTER_PORT; 0 picks a free port (see `listen()`'s result). */
@@ -68,6 +74,8 @@ interface Attempt {
   /** Backends this request was sent to. */
   tried: Set<BackendState>;
   staleRetried: boolean;
+  /** The attempt under way, told when the client goes away. */
+  exchange?: Exchange;
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -335,9 +343,12 @@ export class Router implements RouterControl {
     const started = performance.now();
     const dest = this.resolve(req);
     const component = "component" in dest ? dest.component : "";
-    if (this.metrics !== noMetrics) {
-      res.once("close", () => this.metrics.observe(dest.app, component, res.statusCode, (performance.now() - started) / 1000));
-    }
+    const attempt: Attempt = { tried: new Set(), staleRetried: false };
+    const observe = this.metrics !== noMetrics;
+    res.once("close", () => {
+      attempt.exchange?.clientClosed();
+      if (observe) this.metrics.observe(dest.app, component, res.statusCode, (performance.now() - started) / 1000);
+    });
     if ("page" in dest) {
       sendPage(res, dest.page);
       return;
@@ -354,7 +365,7 @@ export class Router implements RouterControl {
     }
     const headers = requestHeaders(req, FORWARDED);
     for (const [name, value] of this.forwardedHeaders(req)) headers.push(name, value);
-    this.forward(req, res, dest, headers, { tried: new Set(), staleRetried: false });
+    this.forward(req, res, dest, headers, attempt);
   }
 
   private forward(
@@ -374,7 +385,7 @@ export class Router implements RouterControl {
     attempt.tried.add(state);
     state.inFlight++;
     const fresh = again ? createFreshConnection(state.target.origin, this.responseTimeoutMs) : undefined;
-    forward(fresh ?? state.pool, req, res, { path: dest.url, headers }, (failure, err) => {
+    const exchange = new Exchange(res, (failure, err) => {
       if (fresh) void fresh.close().catch(() => fresh.destroy());
       this.release(state);
       if (failure === undefined || failure === "aborted") return;
@@ -407,6 +418,9 @@ export class Router implements RouterControl {
       const seconds = this.responseTimeoutMs / 1000;
       sendPage(res, failure === "timeout" ? pages.timedOut(dest.app, dest.component, seconds) : pages.badGateway(dest.app, dest.component));
     });
+    // Known to the request before it starts, since undici may report a failure at once.
+    attempt.exchange = exchange;
+    exchange.start(fresh ?? state.pool, req, { path: dest.url, headers });
   }
 
   private handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -319,6 +319,33 @@ describe("forwarding", () => {
     }
   });
 
+  it("stops the instance's response when the client goes away mid-stream, and counts it out of flight", async () => {
+    router.setApp(webApp);
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    router.addBackend(
+      "web",
+      "site",
+      await backend("endless", (req, res) => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write("data: first\n\n");
+        res.on("close", upstreamClosed);
+      }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, path: "/", headers: { host: "web.localhost" } }, (res) => {
+        res.once("data", () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on("error", (err: NodeJS.ErrnoException) => (err.code === "ECONNRESET" ? undefined : reject(err)));
+      req.end();
+    });
+    await closed;
+    await expect.poll(() => router.inFlight("endless")).toBe(0);
+  });
+
   it("proxies a POST body", async () => {
     router.setApp(webApp);
     router.addBackend(
