@@ -79,6 +79,8 @@ export class RouterCluster implements RouterControl {
   private seq = 0;
   private boundPort: number | undefined;
   private closing = false;
+  /** Set once every worker listened; only then is a worker that dies replaced. */
+  private serving = false;
 
   constructor(private readonly opts: RouterClusterOptions) {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error(`router: workers must be a whole number of at least 1, got ${opts.workers}`);
@@ -89,10 +91,17 @@ export class RouterCluster implements RouterControl {
 
   /** Starts the workers; resolves with the port they share once every one listens. */
   async listen(): Promise<number> {
-    const first = this.fork();
-    this.boundPort = await this.whenListening(first);
-    const rest = Array.from({ length: this.opts.workers - 1 }, () => this.fork());
-    await Promise.all(rest.map((m) => this.whenListening(m)));
+    try {
+      const first = this.fork();
+      this.boundPort = await this.whenListening(first);
+      const rest = Array.from({ length: this.opts.workers - 1 }, () => this.fork());
+      await Promise.all(rest.map((m) => this.whenListening(m)));
+    } catch (err) {
+      // A port in use fails every worker alike: stop them all rather than replace them.
+      await this.close();
+      throw err;
+    }
+    this.serving = true;
     this.log.info({ port: this.boundPort, host: this.opts.host ?? "127.0.0.1", workers: this.opts.workers }, "router listening");
     return this.boundPort;
   }
@@ -261,7 +270,7 @@ export class RouterCluster implements RouterControl {
     for (const [seq, pending] of this.pending) {
       if (pending.waiting.delete(member.worker.id) && pending.waiting.size === 0) this.settle(seq);
     }
-    if (this.closing) return;
+    if (this.closing || !this.serving) return;
     this.log.error({ worker: member.worker.id, code, signal }, "router worker exited; starting another");
     const replace = () => {
       if (this.closing) return;

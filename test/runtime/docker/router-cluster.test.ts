@@ -101,3 +101,11 @@ it("stops every worker on close", async () => {
   expect(Object.keys(cluster.workers ?? {})).toHaveLength(0);
   for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
 });
+
+it("fails to listen on a port in use with the reason, and leaves no worker behind", async () => {
+  const others = Object.keys(cluster.workers ?? {}).length;
+  // Same port, another interface binding: the cluster shares a handle only for the very same address.
+  const clash = new RouterCluster({ port, host: "0.0.0.0", baseDomain: "localhost", log: silentLog, workers: 2 });
+  await expect(clash.listen()).rejects.toThrow(/EADDRINUSE/);
+  expect(Object.keys(cluster.workers ?? {})).toHaveLength(others);
+});
