@@ -147,4 +147,26 @@ describe("/metrics", () => {
     expect(res.headers.get("content-type")).toContain("text/plain");
     expect(await res.text()).toContain("berth_test_total 3");
   });
+
+  it("adds metrics kept elsewhere, read at each scrape (the router's worker processes)", async () => {
+    const { Registry, Counter } = await import("prom-client");
+    const { createMetricsHandler } = await import("../../src/server/metrics.js");
+    const registry = new Registry();
+    new Counter({ name: "berth_own_total", help: "Berth's own", registers: [registry] }).inc(1);
+    let scrapes = 0;
+    const handler = createMetricsHandler(registry, async () => {
+      const elsewhere = new Registry();
+      new Counter({ name: "berth_router_requests_total", help: "the workers'", registers: [elsewhere] }).inc(++scrapes * 10);
+      return elsewhere;
+    });
+    server = createServer(async (req, res) => {
+      if (!(await handler(req, res))) res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+    const first = await (await fetch(`${url}/metrics`)).text();
+    expect(first).toContain("berth_own_total 1");
+    expect(first).toContain("berth_router_requests_total 10");
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain("berth_router_requests_total 20");
+  });
 });
