@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containerSpecFor } from "../../../src/runtime/docker/container-spec.js";
 import { createDockerRuntime, type DockerRuntime } from "../../../src/runtime/docker/docker-runtime.js";
 import { Router } from "../../../src/runtime/docker/router.js";
+import { RouterCluster } from "../../../src/runtime/docker/router-cluster.js";
 import type { RolloutRequest } from "../../../src/runtime/runtime.js";
 import { RuntimeError } from "../../../src/runtime/runtime.js";
 import { ensureTestImages, layerIdsIn, removeLabelled, removeLayers, TEST_LABEL } from "../../helpers/docker-images.js";
@@ -25,13 +26,13 @@ describe.skipIf(dockerUnavailable())("Docker runtime on the real engine", () => 
   const docker = new Dockerode();
   const buildLines: string[] = [];
   const dirs: string[] = [];
-  let router: Router;
+  let router: Router | RouterCluster;
   let routerPort: number;
   let runtime: DockerRuntime;
   let image: string;
   let dataDir: string;
 
-  const makeRuntime = (r: Router) =>
+  const makeRuntime = (r: Router | RouterCluster) =>
     createDockerRuntime({
       docker,
       router: r,
@@ -50,7 +51,8 @@ describe.skipIf(dockerUnavailable())("Docker runtime on the real engine", () => 
     ensureTestImages();
     dataDir = mkdtempSync(join(tmpdir(), "berth-data-"));
     dirs.push(dataDir);
-    router = new Router({ port: 0, baseDomain: "localhost", log });
+    // As Berth runs it by default: the router in a worker process, every change crossing to it.
+    router = new RouterCluster({ port: 0, baseDomain: "localhost", log, workers: 1 });
     routerPort = await router.listen();
     runtime = makeRuntime(router);
     const source = writeTestApp();
