@@ -26,7 +26,7 @@ const anyImplicitTag = new RegExp(`^(?:${implicitTags.map((tag) => `(?:${tag.tes
  * else text; a date stays the text written, a bigint becomes a number. `keptAsText` hears of each scalar a
  * tag matched that stays text all the same (a date), which readYamlTree refuses as a key.
  */
-export function resolvePlainScalar(source: string, keptAsText?: (source: string) => void): unknown {
+function resolvePlainScalar(source: string, keptAsText?: (source: string) => void): unknown {
   if (!anyImplicitTag.test(source)) return source;
   const tag = implicitTags.find((t) => t.test?.test(source));
   if (!tag) return source;

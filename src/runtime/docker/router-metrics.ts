@@ -36,20 +36,10 @@ export function createRouterMetrics(registry: Registry, inFlight: () => number):
       this.set(inFlight());
     },
   });
-  // prom-client hashes the label values on every labels() call; at the router's request rate that shows, so
-  // each label combination's child is looked up once.
-  const counted = new Map<string, Counter.Internal>();
-  const timed = new Map<string, Histogram.Internal<"app" | "component">>();
   return {
     observe(app, component, status, seconds) {
-      const key = `${app}\n${component}`;
-      let timer = timed.get(key);
-      if (!timer) timed.set(key, (timer = duration.labels(app, component)));
-      timer.observe(seconds);
-      const codeKey = `${key}\n${status}`;
-      let counter = counted.get(codeKey);
-      if (!counter) counted.set(codeKey, (counter = requests.labels(app, component, String(status))));
-      counter.inc();
+      requests.labels(app, component, String(status)).inc();
+      duration.labels(app, component).observe(seconds);
     },
     retried(app, component) {
       retries.labels(app, component).inc();
