@@ -13,7 +13,7 @@ import pino from "pino";
 import { createDockerRuntime } from "../src/runtime/docker/docker-runtime.js";
 import { buildEnvFile, generateDockerfile } from "../src/runtime/docker/dockerfile.js";
 import { freePort } from "../src/runtime/docker/engine.js";
-import { Router } from "../src/runtime/docker/router.js";
+import { Router } from "../src/router/router.js";
 import { ensureTestImages, removeLabelled, TEST_LABEL } from "../test/helpers/docker-images.js";
 import { SERVER_JS } from "../test/runtime/docker/test-app.js";
 

@@ -11,7 +11,7 @@ import pg from "pg";
 import pino from "pino";
 import { createPipeline, isFinal, type Intent } from "../src/pipeline/index.js";
 import { createMemoryRuntime } from "../src/runtime/memory/index.js";
-import { createStore, type Store } from "../src/store/index.js";
+import { createStore, type SqlStore as Store } from "../src/store/index.js";
 import { FakeSource } from "../test/pipeline/helpers.js";
 
 const INTENTS = 1_000;

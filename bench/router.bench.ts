@@ -13,8 +13,8 @@ import { join } from "node:path";
 import pino from "pino";
 import { Registry } from "prom-client";
 import { defaultRouterWorkers } from "../src/config.js";
-import { Router } from "../src/runtime/docker/router.js";
-import { RouterCluster } from "../src/runtime/docker/router-cluster.js";
+import { Router } from "../src/router/router.js";
+import { RouterCluster } from "../src/router/router-cluster.js";
 
 const WRK = "/usr/bin/wrk";
 const NGINX = "/usr/sbin/nginx";

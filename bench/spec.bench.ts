@@ -4,9 +4,9 @@
 // size, one error, so the cost of a spec with problems (a fast try, then the positional path) shows too.
 import { load } from "js-yaml";
 import { parse } from "yaml";
-import { parseAppSpec } from "../src/spec/index.js";
-import { parseAppSpecWithPositions } from "../src/spec/parse-app-spec.js";
-import { generateSpec } from "../test/spec/generate-spec.js";
+import { parseAppSpec } from "../src/app-spec/index.js";
+import { parseAppSpecWithPositions } from "../src/app-spec/parse-app-spec.js";
+import { generateSpec } from "../test/app-spec/generate-spec.js";
 
 const COMPONENTS = 300;
 

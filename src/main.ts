@@ -14,23 +14,23 @@ import { createBerthOctokit } from "./github/octokit.js";
 import { PreviewCommentReporter } from "./github/preview-comment-reporter.js";
 import { GitHubSource } from "./github/source.js";
 import { InstallationWriteQueue } from "./github/write-queue.js";
-import { createAct } from "./handlers/act.js";
-import { catchUp, startCatchUpLoop } from "./handlers/catch-up.js";
-import { registerHandlers } from "./handlers/index.js";
-import { Inbox } from "./handlers/inbox.js";
-import type { AppsPort, SpecParser } from "./handlers/ports.js";
-import { EventWorker } from "./handlers/worker.js";
+import { createAct } from "./intents/act.js";
+import { catchUp, startCatchUpLoop } from "./intents/catch-up.js";
+import { registerHandlers } from "./webhooks/index.js";
+import { Inbox } from "./webhooks/inbox.js";
+import type { AppsPort, SpecParser } from "./core/ports.js";
+import { EventWorker } from "./webhooks/worker.js";
 import { createPipeline, createRedactor, type BindContextHook } from "./pipeline/index.js";
 import type { Runtime } from "./runtime/runtime.js";
 import { createDockerRuntime, LABEL, readDatabasesConfig, type DatabaseBinding, type DockerRuntime } from "./runtime/docker/index.js";
-import { Router } from "./runtime/docker/router.js";
-import { RouterCluster } from "./runtime/docker/router-cluster.js";
+import { Router } from "./router/router.js";
+import { RouterCluster } from "./router/router-cluster.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
 import { createDeploymentPageHandler } from "./server/deployment-page.js";
 import { createHealthHandler } from "./server/health.js";
 import { createRootWebhookHandler } from "./server/root-webhook.js";
 import { createMetricsHandler } from "./server/metrics.js";
-import { parseAppSpec, type DatabaseBindings } from "./spec/index.js";
+import { parseAppSpec, type DatabaseBindings } from "./app-spec/index.js";
 import { createStore } from "./store/index.js";
 
 /** The Docker runtime's `${db.*}` values in the shape the spec engine's bind context takes. */
@@ -179,7 +179,6 @@ async function serveApp(
       auth,
       pipeline,
       apps,
-      installations: store.installations,
       results,
       state: store.state,
       writes,

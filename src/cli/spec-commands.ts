@@ -1,7 +1,7 @@
 // `berth spec validate` and `berth spec print`: offline, on a file in the working tree.
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { formatProblem, isDeployTemplate, parseAppSpec, type Problem, type SpecResult } from "../spec/index.js";
+import { formatProblem, isDeployTemplate, parseAppSpec, type Problem, type SpecResult } from "../app-spec/index.js";
 import { EXIT, type CliIo, type Command } from "./run-cli.js";
 
 const DEFAULT_PATH = ".do/app.yaml";

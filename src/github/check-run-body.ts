@@ -1,6 +1,6 @@
 // What a deployment's check run shows, as a pure function of the deployment record and the log tail of
 // its failing step. GitHub caps summary and text at 65,535 characters each.
-import type { DeploymentRecord, Phase, StepRecord } from "../pipeline/types.js";
+import type { DeploymentRecord, Phase, StepRecord } from "../core/types.js";
 
 export const OUTPUT_LIMIT = 65_535;
 export const ANNOTATIONS_PER_REQUEST = 50;

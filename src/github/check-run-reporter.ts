@@ -2,8 +2,8 @@
 // move (coalesced, at most every few seconds), completed with the conclusion and the failing step's log
 // tail. The check run id is remembered in the store so a restart updates the same run.
 import type { Logger } from "pino";
-import type { DeploymentRecord, PipelineEvent } from "../pipeline/types.js";
-import type { KeyValueState } from "../handlers/ports.js";
+import type { DeploymentRecord, PipelineEvent } from "../core/types.js";
+import type { KeyValueState } from "../core/ports.js";
 import { checkRunState, failingStep } from "./check-run-body.js";
 import { CoalescingQueue } from "./coalescing-queue.js";
 import type { InstallationAuth } from "./octokit.js";

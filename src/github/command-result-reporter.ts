@@ -1,8 +1,8 @@
 // A `/berth` command is answered twice: at once ("restarting…"), and when the deployment it started is
 // final, with how it ended. The command's origin is kept in the store until then, so a restart in between
 // still answers.
-import type { CommandOrigin, CommandResults } from "../handlers/ports.js";
-import type { DeploymentRecord, PipelineEvent } from "../pipeline/types.js";
+import type { CommandOrigin, CommandResults } from "../core/ports.js";
+import type { DeploymentRecord, PipelineEvent } from "../core/types.js";
 import { CoalescingQueue } from "./coalescing-queue.js";
 import { DEFAULT_RETRY_DELAYS_MS, type ReporterOptions } from "./check-run-reporter.js";
 import { splitRepository } from "./source.js";

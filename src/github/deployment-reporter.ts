@@ -3,7 +3,7 @@
 // by itself for some environments, so Berth marks the replaced one inactive explicitly, and a torn-down
 // preview's too.
 import type { Logger } from "pino";
-import type { AppKey, DeploymentRecord, Phase, PipelineEvent } from "../pipeline/types.js";
+import type { AppKey, DeploymentRecord, Phase, PipelineEvent } from "../core/types.js";
 import { CoalescingQueue } from "./coalescing-queue.js";
 import { DEFAULT_RETRY_DELAYS_MS, type ReporterOptions } from "./check-run-reporter.js";
 import { splitRepository } from "./source.js";

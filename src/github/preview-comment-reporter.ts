@@ -1,7 +1,7 @@
 // One comment per pull request tells where its preview lives and how its latest deployment went. The
 // comment's id is kept in the store and the comment is edited, never repeated.
-import type { PipelineEvent } from "../pipeline/types.js";
-import type { DeploymentRecord } from "../pipeline/types.js";
+import type { PipelineEvent } from "../core/types.js";
+import type { DeploymentRecord } from "../core/types.js";
 import { CoalescingQueue } from "./coalescing-queue.js";
 import { DEFAULT_RETRY_DELAYS_MS, type ReporterOptions } from "./check-run-reporter.js";
 import { splitRepository } from "./source.js";

@@ -5,7 +5,8 @@ import { Readable } from "node:stream";
 import { pipeline as pipe } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import * as tar from "tar";
-import type { AppKey, FetchedSpec, SourceProvider } from "../pipeline/types.js";
+import type { FetchedSpec, SourceProvider } from "../core/ports.js";
+import type { AppKey } from "../core/types.js";
 import type { GitHub, InstallationAuth } from "./octokit.js";
 
 /** Where a repository's spec may live, in the order Berth looks (App Platform's two file forms). */

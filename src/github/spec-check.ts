@@ -1,7 +1,7 @@
 // The "spec" check run: the spec at a commit validated, each problem an annotation at its exact place in the
 // file. GitHub takes at most 50 annotations a request; the rest follow in updates of the same run.
-import type { FetchedSpec } from "../pipeline/types.js";
-import type { SpecProblem } from "../handlers/ports.js";
+import type { FetchedSpec } from "../core/ports.js";
+import type { SpecProblem } from "../core/ports.js";
 import { ANNOTATIONS_PER_REQUEST, OUTPUT_LIMIT } from "./check-run-body.js";
 import type { GitHub } from "./octokit.js";
 import type { Redact } from "./redact.js";

@@ -7,17 +7,18 @@ import { randomBytes } from "node:crypto";
 import PQueue from "p-queue";
 import type pino from "pino";
 import type { Runtime } from "../runtime/runtime.js";
-import type { AppRecord, Claim, EnqueueResult, LogChunk, Store } from "../store/index.js";
-import { IntentError, StopRequest, describeCause } from "./errors.js";
+import type { AppRecord, Claim, EnqueueResult, LogChunk, Store } from "../core/store.js";
+import { IntentError, StopRequest, describeCause } from "../core/errors.js";
 import { runDeployment, type BindContextHook, type RunDeps } from "./run-deployment.js";
-import type { AppKey, DeploymentRecord, Intent, Phase, PipelineEvent, SourceProvider } from "./types.js";
+import type { SourceProvider } from "../core/ports.js";
+import type { AppKey, DeploymentRecord, Intent, Phase, PipelineEvent } from "../core/types.js";
 
-export { DeployError, IntentError, StopRequest } from "./errors.js";
-export { IllegalTransitionError, TRANSITIONS, canTransition, isFinal } from "./phases.js";
-export { createRedactor, REDACTED } from "../redact.js";
+export { DeployError, IntentError, StopRequest } from "../core/errors.js";
+export { IllegalTransitionError, TRANSITIONS, canTransition, isFinal } from "../core/phases.js";
+export { createRedactor, REDACTED } from "../core/redact.js";
 export type { BindContextHook } from "./run-deployment.js";
-export type * from "./types.js";
-export { PHASES } from "./types.js";
+export type * from "../core/types.js";
+export { PHASES } from "../core/phases.js";
 
 export interface PipelineOptions {
   store: Store;

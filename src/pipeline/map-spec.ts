@@ -1,7 +1,7 @@
 // Pure builders from a validated app spec to runtime requests. Runtimes never read the spec; everything they
 // need (defaults applied, routes resolved to the component, bindables resolved) is decided here.
-import type { AppSpec, BindContext, JobSpec, ServiceSpec, StaticSiteSpec, WorkerSpec } from "../spec/index.js";
-import { instanceSize, resolveComponentEnv } from "../spec/index.js";
+import type { AppSpec, BindContext, JobSpec, ServiceSpec, StaticSiteSpec, WorkerSpec } from "../app-spec/index.js";
+import { instanceSize, resolveComponentEnv } from "../app-spec/index.js";
 import type {
   BuildRequest,
   HealthCheck,
@@ -12,7 +12,7 @@ import type {
   RouteRule,
   Runtime,
 } from "../runtime/runtime.js";
-import type { AppKey } from "./types.js";
+import type { AppKey } from "../core/types.js";
 
 export type Component =
   | { kind: "service"; name: string; spec: ServiceSpec }

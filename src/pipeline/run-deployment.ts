@@ -6,11 +6,11 @@ import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type pino from "pino";
-import type { AppSpec, BindContext } from "../spec/index.js";
-import { parseAppSpec, resolveComponentEnv } from "../spec/index.js";
+import type { AppSpec, BindContext } from "../app-spec/index.js";
+import { parseAppSpec, resolveComponentEnv } from "../app-spec/index.js";
 import type { Runtime } from "../runtime/runtime.js";
-import type { DeploymentInternals, Store } from "../store/index.js";
-import { DeployError, StopRequest, describeCause } from "./errors.js";
+import type { DeploymentInternals, Store } from "../core/store.js";
+import { DeployError, StopRequest, describeCause } from "../core/errors.js";
 import {
   appNameFor,
   buildRequestFor,
@@ -23,10 +23,11 @@ import {
   type Component,
   type JobKind,
 } from "./map-spec.js";
-import { IllegalTransitionError, NON_FINAL_PHASES, canTransition, isFinal } from "./phases.js";
-import { createRedactor, type Redactor } from "../redact.js";
+import { IllegalTransitionError, NON_FINAL_PHASES, canTransition, isFinal } from "../core/phases.js";
+import { createRedactor, type Redactor } from "../core/redact.js";
 import { StepLogs } from "./step-logs.js";
-import type { AppKey, Cause, DeploymentRecord, Intent, Phase, PipelineEvent, SourceProvider, StepRecord } from "./types.js";
+import type { SourceProvider } from "../core/ports.js";
+import type { AppKey, Cause, DeploymentRecord, Intent, Phase, PipelineEvent, StepRecord } from "../core/types.js";
 
 /** Lets the composition root add what only it knows (databases the operator configured) to the bindables. */
 export type BindContextHook = (input: {

@@ -2,8 +2,8 @@
 // buffered into chunks the store appends in order (one write per flush interval, not one per line).
 import type { LogSink } from "../runtime/runtime.js";
 import type { Store } from "../store/index.js";
-import type { RedactStream, Redactor } from "../redact.js";
-import type { PipelineEvent } from "./types.js";
+import type { RedactStream, Redactor } from "../core/redact.js";
+import type { PipelineEvent } from "../core/types.js";
 
 interface StepBuffer {
   stream: RedactStream;

@@ -1,7 +1,7 @@
 // Berth's page for one deployment, the target of check runs' `details_url` and deployment statuses'
 // `log_url`: phase, steps and the log. Everything shown comes from the store, where logs are kept redacted.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { DeploymentRecord } from "../pipeline/types.js";
+import type { DeploymentRecord } from "../core/types.js";
 
 export interface DeploymentPageOptions {
   getDeployment: (id: string) => Promise<DeploymentRecord | null | undefined>;

@@ -1,4 +1,4 @@
-// Berth's durable state: installations, apps, deployments with their steps and logs, webhook deliveries, a
+// Berth's durable state: apps, deployments with their steps and logs, webhook deliveries, a
 // small JSON key-value store for reporters, and the deployment queue with per-app leases. PGlite (embedded
 // PostgreSQL in a folder) by default, PostgreSQL when a URL is given; same migrations and queries.
 import { randomUUID } from "node:crypto";
@@ -8,13 +8,15 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, Migrator, PostgresDialect, sql, type Selectable, type Transaction } from "kysely";
 import pg from "pg";
 import type pino from "pino";
-import { IllegalTransitionError, NON_FINAL_PHASES, phasesLeadingTo } from "../pipeline/phases.js";
-import type { AppKey, Cause, DeploymentRecord, Phase, StepRecord, StepStatus } from "../pipeline/types.js";
+import { IllegalTransitionError, NON_FINAL_PHASES, phasesLeadingTo } from "../core/phases.js";
+import type { AppKey, Cause, DeploymentError, DeploymentRecord, Phase, StepRecord, StepStatus } from "../core/types.js";
+import type { AppRecord, DeploymentInternals, Store } from "../core/store.js";
 import { migrationProvider } from "./migrations.js";
 import { pgliteDialect } from "./pglite-dialect.js";
 import type { AppsTable, Database, DeploymentsTable, StepsTable } from "./schema.js";
 
 export type { Database } from "./schema.js";
+export type * from "../core/store.js";
 
 export interface StoreOptions {
   /** `postgres://…`: use PostgreSQL. Otherwise PGlite under `dataDir`. */
@@ -28,133 +30,9 @@ export interface StoreOptions {
   poolSize?: number;
 }
 
-export interface AppRecord {
-  id: string;
-  key: AppKey;
-  branch: string;
-  specName?: string;
-  activeDeploymentId?: string;
-  /** Sha of the active deployment, for the GitHub catch-up. */
-  activeSha?: string;
-  removedAt?: Date;
-  removedReason?: string;
-  createdAt: Date;
-}
-
-export interface LogChunk {
-  id: number;
-  step: string;
-  text: string;
-  createdAt: Date;
-}
-
-export interface DeploymentInternals {
-  record: DeploymentRecord;
-  kind: DeploymentsTable["kind"];
-  intent: unknown;
-  spec: unknown;
-  images: Record<string, string>;
-  /** JSON `{ phase, message }` when someone asked the deployment to stop. */
-  cancelRequested?: string;
-  stepResults: Map<string, unknown>;
-}
-
-export interface NewDeployment {
-  app: AppKey;
-  branch: string;
-  kind: DeploymentsTable["kind"];
-  sha: string;
-  cause: Cause;
-  intent: unknown;
-  deliveryId?: string;
-  /** Supersede this app's queued deployments (newest commit wins). */
-  supersedeQueued: boolean;
-  /** Also ask the running build of this app to stop (BERTH_CANCEL_IN_PROGRESS). */
-  cancelRunningBuild: boolean;
-  /** Copy spec and images from here (restart, rollback). */
-  spec?: unknown;
-  images?: Record<string, string>;
-}
-
-export interface EnqueueResult {
-  accepted: boolean;
-  deployment?: DeploymentRecord;
-  /** Deployments this one superseded, as they now are. */
-  superseded: DeploymentRecord[];
-  /** Running deployments asked to stop. */
-  cancelRequested: string[];
-}
-
-export interface Claim {
-  appId: string;
-  /** The deployment to run or recover, or undefined for a teardown. */
-  deploymentId?: string;
-  teardown: boolean;
-}
-
-export interface Store {
-  readonly kind: "pglite" | "postgres";
+/** The SQL store: the Store contract plus its Kysely handle (tests and migrations read it). */
+export interface SqlStore extends Store {
   readonly db: Kysely<Database>;
-  close(): Promise<void>;
-  /** true the first time this webhook delivery id is seen. */
-  recordDelivery(id: string): Promise<boolean>;
-  installations: {
-    upsert(installation: { id: number; account: string }): Promise<void>;
-    remove(id: number): Promise<void>;
-    list(): Promise<{ id: number; account: string; removedAt?: Date }[]>;
-  };
-  apps: {
-    list(opts?: { includeRemoved?: boolean; installationId?: number }): Promise<AppRecord[]>;
-    get(id: string): Promise<AppRecord | undefined>;
-    find(key: AppKey): Promise<AppRecord | undefined>;
-    upsert(key: AppKey, fields: { branch: string }): Promise<AppRecord>;
-    /** The `name:` of the spec the app last deployed. */
-    setSpecName(id: string, specName: string): Promise<void>;
-    /** Mark removed (preview closed, uninstalled); the record and its history stay. */
-    remove(id: string, reason: string): Promise<void>;
-  };
-  deployments: {
-    get(id: string): Promise<DeploymentRecord | undefined>;
-    internals(id: string): Promise<DeploymentInternals | undefined>;
-    list(appId: string, opts?: { limit?: number; phases?: Phase[] }): Promise<DeploymentRecord[]>;
-    /** Compare-and-set on the phase; throws IllegalTransitionError when the table forbids it. */
-    transition(id: string, to: Phase, fields?: { message?: string; url?: string }): Promise<DeploymentRecord>;
-    update(id: string, fields: { spec?: unknown; images?: Record<string, string>; message?: string }): Promise<void>;
-    /** Make `id` the app's ACTIVE deployment; the previous ACTIVE one becomes SUPERSEDED. */
-    activate(id: string, fields: { url?: string }): Promise<{ deployment: DeploymentRecord; previous?: DeploymentRecord }>;
-    /** Ask whoever runs it to stop; it ends in `phase` with `reason` as its message. */
-    requestCancel(id: string, reason: string, phase?: "CANCELED" | "SUPERSEDED"): Promise<boolean>;
-  };
-  steps: {
-    put(deploymentId: string, step: StepRecord & { position: number; result?: unknown }): Promise<void>;
-  };
-  logs: {
-    append(deploymentId: string, step: string, text: string): Promise<void>;
-    read(deploymentId: string, opts?: { step?: string; afterId?: number; limit?: number }): Promise<LogChunk[]>;
-    /** Yields chunks as they are appended until the deployment is final and everything was read. */
-    follow(deploymentId: string, opts?: { step?: string; pollMs?: number; signal?: AbortSignal }): AsyncGenerator<LogChunk>;
-  };
-  state: {
-    get<T>(key: string): Promise<T | undefined>;
-    set(key: string, value: unknown): Promise<void>;
-    delete(key: string): Promise<void>;
-  };
-  queue: {
-    enqueue(deployment: NewDeployment): Promise<EnqueueResult>;
-    /** Tear the app down once its current work is done; cancels its queued deployments. */
-    enqueueTeardown(appId: string, reason: string, deliveryId?: string): Promise<{ accepted: boolean; canceled: DeploymentRecord[] }>;
-    /** Take the lease on one app with work (its lease free or expired), or undefined. */
-    claim(workerId: string, leaseMs: number, exclude: string[]): Promise<Claim | undefined>;
-    /** Extend the lease; false when this worker no longer holds it. */
-    heartbeat(appId: string, workerId: string, leaseMs: number): Promise<boolean>;
-    release(appId: string, workerId: string): Promise<void>;
-    finishTeardown(appId: string): Promise<void>;
-    /** The stop request on a deployment (JSON `{ phase, message }`), if any. */
-    stopRequest(deploymentId: string): Promise<string | undefined>;
-    /** Drop every lease (PGlite: only this process can hold one). */
-    releaseAll(): Promise<void>;
-    pending(): Promise<number>;
-  };
 }
 
 function toJson(value: unknown): string {
@@ -189,6 +67,7 @@ function recordFrom(row: Selectable<DeploymentsTable>, app: AppKey, steps: Selec
     updatedAt: row.updated_at,
     steps: steps.map(stepFrom),
     url: row.url ?? undefined,
+    ...(row.error ? { error: row.error as DeploymentError } : {}),
   };
 }
 
@@ -244,7 +123,7 @@ async function openKysely(opts: StoreOptions): Promise<{ db: Kysely<Database>; k
   return { db: new Kysely<Database>({ dialect: pgliteDialect(client) }), kind: "pglite" };
 }
 
-export async function createStore(opts: StoreOptions): Promise<Store> {
+export async function createStore(opts: StoreOptions): Promise<SqlStore> {
   const { db, kind } = await openKysely(opts);
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
@@ -354,7 +233,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
       .executeTakeFirstOrThrow();
   }
 
-  const store: Store = {
+  const store: SqlStore = {
     kind,
     db,
     async close() {
@@ -363,23 +242,6 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
 
     async recordDelivery(id) {
       return db.transaction().execute((tx) => insertDelivery(tx, id));
-    },
-
-    installations: {
-      async upsert({ id, account }) {
-        await db
-          .insertInto("installations")
-          .values({ id, account, removed_at: null })
-          .onConflict((oc) => oc.column("id").doUpdateSet({ account, removed_at: null }))
-          .execute();
-      },
-      async remove(id) {
-        await db.updateTable("installations").set({ removed_at: sql`now()` }).where("id", "=", id).execute();
-      },
-      async list() {
-        const rows = await db.selectFrom("installations").selectAll().orderBy("id").execute();
-        return rows.map((r) => ({ id: Number(r.id), account: r.account, removedAt: r.removed_at ?? undefined }));
-      },
     },
 
     apps: {
@@ -455,6 +317,7 @@ export async function createStore(opts: StoreOptions): Promise<Store> {
             ...(fields.spec !== undefined ? { spec: toJson(fields.spec) } : {}),
             ...(fields.images !== undefined ? { images: sql`images || ${toJson(fields.images)}::jsonb` } : {}),
             ...(fields.message !== undefined ? { message: fields.message } : {}),
+            ...(fields.error !== undefined ? { error: toJson(fields.error) } : {}),
           })
           .where("id", "=", id)
           .execute();

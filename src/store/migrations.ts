@@ -96,6 +96,18 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002_deployment_error": {
+    async up(db: Kysely<unknown>) {
+      // A failed deployment keeps its catalog code and details, so reporters read the code, not the text.
+      await db.schema.alterTable("deployments").addColumn("error", "jsonb").execute();
+    },
+  },
+  "0003_drop_installations": {
+    async up(db: Kysely<unknown>) {
+      // Written and never read: installations are GitHub's to know.
+      await db.schema.dropTable("installations").ifExists().execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

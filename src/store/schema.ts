@@ -1,16 +1,10 @@
 // Table shapes as Kysely sees them. Timestamps are timestamptz (Date out); JSON columns are jsonb, written as
 // JSON text and read back parsed by both drivers.
 import type { ColumnType, Generated, JSONColumnType } from "kysely";
+import type { DeploymentKind } from "../core/types.js";
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type BigIntId = ColumnType<string | number, number, number>;
-
-export interface InstallationsTable {
-  id: BigIntId;
-  account: string;
-  created_at: Timestamp;
-  removed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
-}
 
 export interface AppsTable {
   id: string;
@@ -33,7 +27,7 @@ export interface DeploymentsTable {
   id: string;
   app_id: string;
   seq: Generated<string>;
-  kind: "deploy" | "restart" | "rollback";
+  kind: DeploymentKind;
   sha: string;
   branch: string;
   cause: JSONColumnType<object>;
@@ -44,6 +38,7 @@ export interface DeploymentsTable {
   images: JSONColumnType<Record<string, string>>;
   url: string | null;
   cancel_requested: string | null;
+  error: JSONColumnType<object | null, string | null | undefined, string | null>;
   delivery_id: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -82,7 +77,6 @@ export interface StateTable {
 }
 
 export interface Database {
-  installations: InstallationsTable;
   apps: AppsTable;
   deployments: DeploymentsTable;
   steps: StepsTable;

@@ -4,7 +4,7 @@ import { CheckRunReporter, checkRunKey } from "../../src/github/check-run-report
 import { clipTail, OUTPUT_LIMIT } from "../../src/github/check-run-body.js";
 import { createRedactor } from "../../src/github/redact.js";
 import { InstallationWriteQueue } from "../../src/github/write-queue.js";
-import type { DeploymentRecord, StepRecord } from "../../src/pipeline/types.js";
+import type { DeploymentRecord, StepRecord } from "../../src/core/types.js";
 import { API, createTestProbot, deployment, memoryState, mockToken, SHA, silentLog, TOKEN, useStrictNock } from "./kit.js";
 
 const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 10, 0, s));

@@ -2,8 +2,8 @@ import nock from "nock";
 import { describe, expect, it } from "vitest";
 import { CommandResultReporter, commandResultKey } from "../../src/github/command-result-reporter.js";
 import { InstallationWriteQueue } from "../../src/github/write-queue.js";
-import type { CommandOrigin } from "../../src/handlers/ports.js";
-import type { DeploymentRecord } from "../../src/pipeline/types.js";
+import type { CommandOrigin } from "../../src/core/ports.js";
+import type { DeploymentRecord } from "../../src/core/types.js";
 import { API, createTestProbot, deployment, memoryState, mockToken, silentLog, useStrictNock } from "./kit.js";
 
 const prOrigin: CommandOrigin = {

@@ -7,7 +7,7 @@ import { pino, type Logger } from "pino";
 import { Probot } from "probot";
 import { afterEach, beforeEach, expect } from "vitest";
 import { createBerthOctokit } from "../../src/github/octokit.js";
-import type { DeploymentRecord } from "../../src/pipeline/types.js";
+import type { DeploymentRecord } from "../../src/core/types.js";
 
 export const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .privateKey.export({ type: "pkcs8", format: "pem" })

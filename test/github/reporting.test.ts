@@ -15,7 +15,7 @@ import { createPipeline, type Pipeline, type PipelineEvent } from "../../src/pip
 import { createMemoryRuntime } from "../../src/runtime/memory/index.js";
 import { createStore, type Store } from "../../src/store/index.js";
 import { API, createTestProbot, mockToken, SHA, silentLog, TOKEN, useStrictNock } from "./kit.js";
-import { contentOf, specYaml } from "../handlers/harness.js";
+import { contentOf, specYaml } from "../intents/harness.js";
 
 describe("reporting a real pipeline run", () => {
   useStrictNock();

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createRedactor } from "../../src/github/redact.js";
 import { annotationFor, reportSpecCheck } from "../../src/github/spec-check.js";
 import { InstallationWriteQueue } from "../../src/github/write-queue.js";
-import type { SpecProblem } from "../../src/handlers/ports.js";
+import type { SpecProblem } from "../../src/core/ports.js";
 import { API, createTestProbot, mockToken, SHA, useStrictNock } from "./kit.js";
 
 const spec = { path: ".do/app.yaml", text: "name: shop\n" };

@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createPipeline, isFinal, type Pipeline, type PipelineOptions } from "../../src/pipeline/index.js";
-import type { AppKey, DeploymentRecord, FetchedSpec, PipelineEvent, SourceProvider } from "../../src/pipeline/types.js";
+import type { FetchedSpec, SourceProvider } from "../../src/core/ports.js";
+import type { AppKey, DeploymentRecord, PipelineEvent } from "../../src/core/types.js";
 import { createMemoryRuntime, type MemoryRuntime, type MemoryRuntimeOptions } from "../../src/runtime/memory/index.js";
-import { createStore, type Store } from "../../src/store/index.js";
+import { createStore, type SqlStore as Store } from "../../src/store/index.js";
 import { silentLog } from "../store/open-store.js";
 
 export const TOKEN = `ghs_${"T0k3n".repeat(8)}abcd`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TRANSITIONS, canTransition, isFinal, phasesLeadingTo } from "../../src/pipeline/phases.js";
-import { PHASES, type Phase } from "../../src/pipeline/types.js";
+import { TRANSITIONS, canTransition, isFinal, phasesLeadingTo } from "../../src/core/phases.js";
+import { PHASES, type Phase } from "../../src/core/phases.js";
 
 describe("deployment phases", () => {
   const legal: [Phase, Phase][] = [

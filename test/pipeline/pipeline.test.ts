@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IntentError } from "../../src/pipeline/index.js";
 import { runDeployment } from "../../src/pipeline/run-deployment.js";
 import { silentLog as quiet } from "../store/open-store.js";
-import type { PipelineEvent } from "../../src/pipeline/types.js";
+import type { PipelineEvent } from "../../src/core/types.js";
 import type { MemoryRuntimeOptions } from "../../src/runtime/memory/index.js";
-import { createStore, type Store } from "../../src/store/index.js";
+import { createStore, type SqlStore as Store } from "../../src/store/index.js";
 import { silentLog } from "../store/open-store.js";
 import { gate, harness as makeHarness, pushIntent, sha, SPEC, type Harness } from "./helpers.js";
 

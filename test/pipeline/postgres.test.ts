@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createPipeline, isFinal } from "../../src/pipeline/index.js";
 import { createMemoryRuntime } from "../../src/runtime/memory/index.js";
-import { createStore, type Store } from "../../src/store/index.js";
+import { createStore, type SqlStore as Store } from "../../src/store/index.js";
 import { postgresUrl } from "../helpers/services.js";
 import { dropSchema, freshSchema, silentLog } from "../store/open-store.js";
 import { startChild, type Child } from "./child.js";

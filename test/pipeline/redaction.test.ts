@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createRedactor, REDACTED, secretForms } from "../../src/redact.js";
+import { createRedactor, REDACTED, secretForms } from "../../src/core/redact.js";
 import { StepLogs } from "../../src/pipeline/step-logs.js";
-import type { PipelineEvent } from "../../src/pipeline/types.js";
-import { createStore, type Store } from "../../src/store/index.js";
+import type { PipelineEvent } from "../../src/core/types.js";
+import { createStore, type SqlStore as Store } from "../../src/store/index.js";
 import { silentLog } from "../store/open-store.js";
 import { API_KEY, harness, pushIntent, sha, SPEC, TOKEN, type Harness } from "./helpers.js";
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { IllegalTransitionError } from "../../src/pipeline/phases.js";
-import type { AppKey } from "../../src/pipeline/types.js";
+import { IllegalTransitionError } from "../../src/core/phases.js";
+import type { AppKey } from "../../src/core/types.js";
 import type { NewDeployment, Store } from "../../src/store/index.js";
 import { postgresUrl } from "../helpers/services.js";
 import { openTestStore, type TestStore } from "./open-store.js";

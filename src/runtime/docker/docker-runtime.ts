@@ -30,7 +30,7 @@ import { dockerName, instanceName, LABEL, PENDING_SUFFIX } from "./labels.js";
 import type { Logger } from "./logger.js";
 import { PrivatePorts } from "./private-ports.js";
 import { makeRedactor } from "./redact.js";
-import type { AppRoute, RouterControl } from "./router-contract.js";
+import type { AppRoute, RouterControl } from "../../router/router-contract.js";
 import { extractSite, readPublished, siteFolder, writeCurrent } from "./static-site.js";
 
 export interface DockerRuntimeOptions {

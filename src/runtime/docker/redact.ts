@@ -1,5 +1,5 @@
 // Everything that leaves the runtime (build output, job output, error messages) passes the shared redactor.
-import { createRedactor } from "../../redact.js";
+import { createRedactor } from "../../core/redact.js";
 
 export type Redact = (text: string) => string;
 

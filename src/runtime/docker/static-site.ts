@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type Dockerode from "dockerode";
 import { x as extract } from "tar";
-import type { StaticSiteRoot } from "./router-contract.js";
+import type { StaticSiteRoot } from "../../router/router-contract.js";
 import type { RouteRule } from "../runtime.js";
 import { removeContainer } from "./engine.js";
 import { dockerName, LABEL } from "./labels.js";

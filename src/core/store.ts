@@ -1,0 +1,126 @@
+// The Store contract: what the pipeline, intake and the reporters may ask of Berth's durable state. The
+// implementation (src/store/) keeps it in SQL; tests may keep it anywhere. No I/O here.
+import type { AppKey, Cause, DeploymentError, DeploymentKind, DeploymentRecord, Phase, StepRecord } from "./types.js";
+
+export interface AppRecord {
+  id: string;
+  key: AppKey;
+  branch: string;
+  specName?: string;
+  activeDeploymentId?: string;
+  /** Sha of the active deployment, for the GitHub catch-up. */
+  activeSha?: string;
+  removedAt?: Date;
+  removedReason?: string;
+  createdAt: Date;
+}
+
+export interface LogChunk {
+  id: number;
+  step: string;
+  text: string;
+  createdAt: Date;
+}
+
+export interface DeploymentInternals {
+  record: DeploymentRecord;
+  kind: DeploymentKind;
+  intent: unknown;
+  spec: unknown;
+  images: Record<string, string>;
+  /** JSON `{ phase, message }` when someone asked the deployment to stop. */
+  cancelRequested?: string;
+  stepResults: Map<string, unknown>;
+}
+
+export interface NewDeployment {
+  app: AppKey;
+  branch: string;
+  kind: DeploymentKind;
+  sha: string;
+  cause: Cause;
+  intent: unknown;
+  deliveryId?: string;
+  /** Supersede this app's queued deployments (newest commit wins). */
+  supersedeQueued: boolean;
+  /** Also ask the running build of this app to stop (BERTH_CANCEL_IN_PROGRESS). */
+  cancelRunningBuild: boolean;
+  /** Copy spec and images from here (restart, rollback). */
+  spec?: unknown;
+  images?: Record<string, string>;
+}
+
+export interface EnqueueResult {
+  accepted: boolean;
+  deployment?: DeploymentRecord;
+  /** Deployments this one superseded, as they now are. */
+  superseded: DeploymentRecord[];
+  /** Running deployments asked to stop. */
+  cancelRequested: string[];
+}
+
+export interface Claim {
+  appId: string;
+  /** The deployment to run or recover, or undefined for a teardown. */
+  deploymentId?: string;
+  teardown: boolean;
+}
+
+export interface Store {
+  readonly kind: "pglite" | "postgres";
+  close(): Promise<void>;
+  /** true the first time this webhook delivery id is seen. */
+  recordDelivery(id: string): Promise<boolean>;
+  apps: {
+    list(opts?: { includeRemoved?: boolean; installationId?: number }): Promise<AppRecord[]>;
+    get(id: string): Promise<AppRecord | undefined>;
+    find(key: AppKey): Promise<AppRecord | undefined>;
+    upsert(key: AppKey, fields: { branch: string }): Promise<AppRecord>;
+    /** The `name:` of the spec the app last deployed. */
+    setSpecName(id: string, specName: string): Promise<void>;
+    /** Mark removed (preview closed, uninstalled); the record and its history stay. */
+    remove(id: string, reason: string): Promise<void>;
+  };
+  deployments: {
+    get(id: string): Promise<DeploymentRecord | undefined>;
+    internals(id: string): Promise<DeploymentInternals | undefined>;
+    list(appId: string, opts?: { limit?: number; phases?: Phase[] }): Promise<DeploymentRecord[]>;
+    /** Compare-and-set on the phase; throws IllegalTransitionError when the table forbids it. */
+    transition(id: string, to: Phase, fields?: { message?: string; url?: string }): Promise<DeploymentRecord>;
+    update(id: string, fields: { spec?: unknown; images?: Record<string, string>; message?: string; error?: DeploymentError }): Promise<void>;
+    /** Make `id` the app's ACTIVE deployment; the previous ACTIVE one becomes SUPERSEDED. */
+    activate(id: string, fields: { url?: string }): Promise<{ deployment: DeploymentRecord; previous?: DeploymentRecord }>;
+    /** Ask whoever runs it to stop; it ends in `phase` with `reason` as its message. */
+    requestCancel(id: string, reason: string, phase?: "CANCELED" | "SUPERSEDED"): Promise<boolean>;
+  };
+  steps: {
+    put(deploymentId: string, step: StepRecord & { position: number; result?: unknown }): Promise<void>;
+  };
+  logs: {
+    append(deploymentId: string, step: string, text: string): Promise<void>;
+    read(deploymentId: string, opts?: { step?: string; afterId?: number; limit?: number }): Promise<LogChunk[]>;
+    /** Yields chunks as they are appended until the deployment is final and everything was read. */
+    follow(deploymentId: string, opts?: { step?: string; pollMs?: number; signal?: AbortSignal }): AsyncGenerator<LogChunk>;
+  };
+  state: {
+    get<T>(key: string): Promise<T | undefined>;
+    set(key: string, value: unknown): Promise<void>;
+    delete(key: string): Promise<void>;
+  };
+  queue: {
+    enqueue(deployment: NewDeployment): Promise<EnqueueResult>;
+    /** Tear the app down once its current work is done; cancels its queued deployments. */
+    enqueueTeardown(appId: string, reason: string, deliveryId?: string): Promise<{ accepted: boolean; canceled: DeploymentRecord[] }>;
+    /** Take the lease on one app with work (its lease free or expired), or undefined. */
+    claim(workerId: string, leaseMs: number, exclude: string[]): Promise<Claim | undefined>;
+    /** Extend the lease; false when this worker no longer holds it. */
+    heartbeat(appId: string, workerId: string, leaseMs: number): Promise<boolean>;
+    release(appId: string, workerId: string): Promise<void>;
+    finishTeardown(appId: string): Promise<void>;
+    /** The stop request on a deployment (JSON `{ phase, message }`), if any. */
+    stopRequest(deploymentId: string): Promise<string | undefined>;
+    /** Drop every lease (PGlite: only this process can hold one). */
+    releaseAll(): Promise<void>;
+    pending(): Promise<number>;
+  };
+}
