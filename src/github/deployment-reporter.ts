@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { AppKey, DeploymentRecord, Phase, PipelineEvent } from "../core/types.js";
 import { CoalescingQueue } from "./coalescing-queue.js";
 import { DEFAULT_RETRY_DELAYS_MS, type ReporterOptions } from "./check-run-reporter.js";
-import { splitRepository } from "./source.js";
+import { splitRepository } from "./repository.js";
 
 export type DeploymentState = "queued" | "in_progress" | "success" | "failure" | "error" | "inactive";
 

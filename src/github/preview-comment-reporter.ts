@@ -4,7 +4,7 @@ import type { PipelineEvent } from "../core/types.js";
 import type { DeploymentRecord } from "../core/types.js";
 import { CoalescingQueue } from "./coalescing-queue.js";
 import { DEFAULT_RETRY_DELAYS_MS, type ReporterOptions } from "./check-run-reporter.js";
-import { splitRepository } from "./source.js";
+import { splitRepository } from "./repository.js";
 
 export const previewCommentKey = (installationId: number, repository: string, number: number) =>
   `github:pr-comment:${installationId}/${repository}#${number}`;

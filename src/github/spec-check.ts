@@ -4,8 +4,8 @@ import type { FetchedSpec } from "../core/ports.js";
 import type { SpecProblem } from "../core/ports.js";
 import { ANNOTATIONS_PER_REQUEST, OUTPUT_LIMIT } from "./check-run-body.js";
 import type { GitHub } from "./octokit.js";
-import type { Redact } from "./redact.js";
-import { splitRepository } from "./source.js";
+import type { Redact } from "../core/redact.js";
+import { splitRepository } from "./repository.js";
 import type { InstallationWriteQueue } from "./write-queue.js";
 
 export const SPEC_CHECK_NAME = "spec";
