@@ -11,7 +11,7 @@ export const commandResultKey = (deploymentId: string) => `github:command:${depl
 
 const FINAL = new Set(["ACTIVE", "ERROR", "CANCELED", "SUPERSEDED"]);
 
-export function commandResultText(origin: CommandOrigin, d: DeploymentRecord): string {
+function commandResultText(origin: CommandOrigin, d: DeploymentRecord): string {
   const outcome =
     d.phase === "ACTIVE"
       ? d.url

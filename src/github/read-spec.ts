@@ -1,5 +1,5 @@
 // The app spec at a commit, fetched in one place for everyone who reads it from GitHub (intake, catch-up, the
-// pipeline's SourceProvider) and parsed through one helper, so a deploy template is recognised the same way
+// pipeline's SourceProvider) and parsed in one place, so a deploy template is recognised the same way
 // everywhere (by isDeployTemplate, never by testing the file name here).
 import { isDeployTemplate } from "../app-spec/is-deploy-template.js";
 import type { FetchedSpec, SpecParser, SpecProblem, SpecView } from "../core/ports.js";
@@ -38,12 +38,10 @@ export interface ParsedSpec {
   problems: SpecProblem[];
 }
 
-/** Parse a fetched spec file, in its template form when the file is a `deploy.template.yaml`. */
-export function parseFetchedSpec(parse: SpecParser, fetched: FetchedSpec): ParsedSpec {
-  return { fetched, ...parse(fetched.text, { template: isDeployTemplate(fetched.path) }) };
-}
-
-/** The spec at `ref`, parsed; null when the repository has none. */
+/**
+ * The spec at `ref`, parsed (in its template form when the file is a `deploy.template.yaml`); null when the
+ * repository has none.
+ */
 export async function readParsedSpec(
   github: GitHub,
   parse: SpecParser,
@@ -51,5 +49,6 @@ export async function readParsedSpec(
   ref: string,
 ): Promise<ParsedSpec | null> {
   const fetched = await readSpecAt(github, repository, ref);
-  return fetched ? parseFetchedSpec(parse, fetched) : null;
+  if (!fetched) return null;
+  return { fetched, ...parse(fetched.text, { template: isDeployTemplate(fetched.path) }) };
 }

@@ -8,7 +8,7 @@ import type { Redact } from "../core/redact.js";
 import { splitRepository } from "./repository.js";
 import type { InstallationWriteQueue } from "./write-queue.js";
 
-export const SPEC_CHECK_NAME = "spec";
+const SPEC_CHECK_NAME = "spec";
 export const SPEC_CHECK_EXTERNAL_ID = "berth:spec";
 
 export interface Annotation {
@@ -57,7 +57,7 @@ export interface SpecCheckBody {
   batches: Annotation[][];
 }
 
-export function specCheckBody(spec: FetchedSpec, problems: SpecProblem[]): SpecCheckBody {
+function specCheckBody(spec: FetchedSpec, problems: SpecProblem[]): SpecCheckBody {
   const errors = problems.filter((p) => p.severity === "error").length;
   const warnings = problems.length - errors;
   const annotations = problems.map((p) => annotationFor(spec.path, p));
