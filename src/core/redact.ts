@@ -42,6 +42,9 @@ export function secretForms(secret: string): string[] {
   return [...forms].filter((f) => f.length > 0);
 }
 
+/** What a layer that only redacts needs: one text in, the same text with every secret replaced out. */
+export type Redact = (text: string) => string;
+
 export interface RedactStream {
   /** Redacted text that is safe to emit now (possibly shorter than what was written). */
   write(chunk: string): string;

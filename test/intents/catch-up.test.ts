@@ -4,7 +4,7 @@ import { catchUp, startCatchUpLoop } from "../../src/intents/catch-up.js";
 import type { ManagedApp, PipelinePort, SpecParser } from "../../src/core/ports.js";
 import type { Intent } from "../../src/core/types.js";
 import { parseAppSpec } from "../../src/app-spec/index.js";
-import { gateKey } from "../../src/intents/act.js";
+import { gateKey } from "../../src/intents/gate.js";
 import { API, createTestProbot, deployment, memoryState, mockToken, silentLog, useStrictNock } from "../github/kit.js";
 import { contentOf, specYaml } from "./harness.js";
 

@@ -1,6 +1,7 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
-import { approvalKey, readSettings } from "../../src/intents/act.js";
+import { readSettings } from "../../src/intents/gate.js";
+import { approvalKey } from "../../src/intents/pull-request.js";
 import { API, example, mockToken, useStrictNock } from "../github/kit.js";
 import { APP_ID, contentOf, createHarness, specYaml } from "./harness.js";
 

@@ -3,7 +3,7 @@
 import type { Probot } from "probot";
 import { parseAppSpec } from "../../src/app-spec/index.js";
 import { createAct } from "../../src/intents/act.js";
-import { IntentError } from "../../src/pipeline/index.js";
+import { IntentError } from "../../src/core/errors.js";
 import { registerHandlers } from "../../src/webhooks/index.js";
 import { Inbox } from "../../src/webhooks/inbox.js";
 import type { ManagedApp, PipelinePort, SpecParser } from "../../src/core/ports.js";
