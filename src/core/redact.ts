@@ -31,9 +31,9 @@ function escapeRegExp(text: string): string {
 }
 
 /**
- * Forms a secret takes in output. Hex needs no alignment care: each byte is two digits wherever it falls.
- * Letter case is left to the matcher, which ignores it. A base64 encoder writes the secret differently depending on where it falls
+ * Forms a secret takes in output. A base64 encoder writes the secret differently depending on where it falls
  * in a 3-byte group, so the forms for offsets 1 and 2 are included with their unstable edge characters cut.
+ * Hex needs no such care (each byte is two digits wherever it falls); letter case is left to the matcher.
  */
 export function secretForms(secret: string): string[] {
   // Upper-casing can change the length (ß → SS), which a case-insensitive match alone would miss.
