@@ -7,8 +7,6 @@
 
 export const REDACTED = "[REDACTED]";
 
-export type Redact = (text: string) => string;
-
 /**
  * Secrets shorter than this (ignoring surrounding blanks) are not redacted. Masking `on` everywhere turns
  * "container online" into "c[REDACTED]tainer [REDACTED]line": every log line is mangled, and the pattern of
