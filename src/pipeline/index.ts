@@ -1,6 +1,5 @@
 // The pipeline room's front door: what the composition root and intake use.
-export { createPipeline, type ManagedApp, type Pipeline, type PipelineOptions } from "./pipeline.js";
-export type { SubmitResult } from "./submit.js";
+export { createPipeline, type Pipeline, type PipelineOptions } from "./pipeline.js";
 export type { BindContextHook } from "./deploy-context.js";
 export { IntentError } from "../core/errors.js";
 export { isFinal } from "../core/phases.js";

@@ -21,9 +21,6 @@ import { sourceStage } from "./stages/source.js";
 import { specStage, useSpec } from "./stages/spec.js";
 import { StepLogs } from "./step-logs.js";
 
-export type { BindContextHook, RunDeps } from "./deploy-context.js";
-export type { RunOutcome } from "./runner.js";
-
 /** The deploy script, top to bottom: source, spec, builds (in parallel), pre-deploy jobs, rollout, post-deploy jobs. */
 function deployPlan(deps: RunDeps): StageGroup[] {
   return [
