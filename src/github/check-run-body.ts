@@ -47,14 +47,9 @@ function statusOf(phase: Phase): CheckStatus {
   return "completed";
 }
 
-// Older deployments carry no error code; for them a step that ran out of time says so in its message.
-const TIMED_OUT_TEXT = /\btimed? ?out\b/i;
-// A failure that ran out of time carries the catalog code TIMED_OUT (src/core/errors.ts), naming its step.
-const TIMED_OUT_CODES: ReadonlySet<string> = new Set(["TIMED_OUT"]);
-
+/** The runtime said the step ran out of time (the stored error's `timedOut`); the text is never read for it. */
 function timedOut(deployment: DeploymentRecord): boolean {
-  if (deployment.error) return TIMED_OUT_CODES.has(deployment.error.code);
-  return TIMED_OUT_TEXT.test(failingStep(deployment)?.message ?? "");
+  return deployment.error?.timedOut === true;
 }
 
 function conclusionOf(deployment: DeploymentRecord): CheckConclusion | undefined {

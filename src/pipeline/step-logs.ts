@@ -1,7 +1,7 @@
 // Step output on its way out: every line passes the deployment's redactor, then is announced as an event and
 // buffered into chunks the store appends in order (one write per flush interval, not one per line).
 import type { LogSink } from "../runtime/runtime.js";
-import type { Store } from "../store/index.js";
+import type { Store } from "../core/store.js";
 import type { RedactStream, Redactor } from "../core/redact.js";
 import type { PipelineEvent } from "../core/types.js";
 

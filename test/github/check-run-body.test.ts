@@ -12,13 +12,13 @@ describe("checkRunState of a failed deployment", () => {
     expect(state.conclusion).toBe("failure");
   });
 
-  it("concludes timed_out for a failure that carries the TIMED_OUT code", () => {
-    const error = { code: "TIMED_OUT", step: "job migrate" } as unknown as DeploymentError;
+  it("concludes timed_out for a failure the runtime marked as out of time", () => {
+    const error: DeploymentError = { code: "JOB_FAILED", step: "job migrate", timedOut: true };
     expect(checkRunState(deployment({ phase: "ERROR", steps: [failedJob], error })).conclusion).toBe("timed_out");
   });
 
-  it("recognises a timeout by the step's message on a deployment stored without an error", () => {
-    expect(checkRunState(deployment({ phase: "ERROR", steps: [failedJob] })).conclusion).toBe("timed_out");
+  it("never reads a timeout from the text: a deployment stored without an error is a plain failure", () => {
+    expect(checkRunState(deployment({ phase: "ERROR", steps: [failedJob] })).conclusion).toBe("failure");
   });
 
   it("titles the run with the message and explains it with the error's Markdown", () => {

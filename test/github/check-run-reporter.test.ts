@@ -149,7 +149,7 @@ describe("CheckRunReporter", () => {
       .reply(200, {});
     reporter.onEvent({ type: "deployment.phase", deployment: deployment({ id: "a", phase: "SUPERSEDED" }), phase: "SUPERSEDED", was: "BUILDING" });
     const timedOut: StepRecord = { name: "job migrate", status: "ERROR", message: "job migrate timed out after 600s" };
-    reporter.onEvent({ type: "deployment.phase", deployment: deployment({ id: "b", phase: "ERROR", steps: [timedOut] }), phase: "ERROR", was: "DEPLOYING" });
+    reporter.onEvent({ type: "deployment.phase", deployment: deployment({ id: "b", phase: "ERROR", steps: [timedOut], error: { code: "JOB_FAILED", step: "job migrate", timedOut: true } }), phase: "ERROR", was: "DEPLOYING" });
     await reporter.idle();
     expect(seen).toEqual({ a: "cancelled", b: "timed_out" });
   });

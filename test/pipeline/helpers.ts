@@ -62,8 +62,6 @@ export class FakeSource implements SourceProvider {
   }
 }
 
-export const shop: AppKey = { installationId: 1, repository: "acme/shop", environment: "production" };
-
 export function sha(n: number): string {
   return n.toString(16).padStart(7, "0").padEnd(40, "a");
 }
