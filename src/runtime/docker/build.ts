@@ -9,7 +9,8 @@ import { RuntimeError } from "../runtime.js";
 import { resolveBuildContext } from "./build-context.js";
 import { buildEnvFile, detectProject, generateDockerfile, SITE_ROOT, usesBuildEnv, type BaseImages } from "./dockerfile.js";
 import { imageTag, LABEL } from "./labels.js";
-import { LineSplitter, makeRedactor, Tail } from "./redact.js";
+import { createRedactor } from "../../core/redact.js";
+import { LineSplitter, Tail } from "./lines.js";
 
 export interface BuildOptions {
   docker: Dockerode;
@@ -72,7 +73,7 @@ export function stagingDirName(component: string): string {
 
 export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise<BuildResult> {
   if (req.image) return ensureImage(opts.docker, imageReference(req.image), req);
-  const redact = makeRedactor(req.secrets);
+  const redact = createRedactor(req.secrets).redact;
   const { contextDir, dockerfile } = resolveBuildContext(req.sourceRoot, req.component, req.sourceDir, req.dockerfilePath);
   const staging = stagingDirName(req.component);
   const stagingPath = join(contextDir, staging);

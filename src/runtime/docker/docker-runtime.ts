@@ -29,7 +29,7 @@ import { runJob } from "./jobs.js";
 import { dockerName, instanceName, LABEL, PENDING_SUFFIX } from "./labels.js";
 import type { Logger } from "./logger.js";
 import { PrivatePorts } from "./private-ports.js";
-import { makeRedactor } from "./redact.js";
+import { createRedactor } from "../../core/redact.js";
 import type { AppRoute, RouterControl } from "../../router/router-contract.js";
 import { extractSite, readPublished, siteFolder, writeCurrent } from "./static-site.js";
 
@@ -294,7 +294,7 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
 
   async function rollout(req: RolloutRequest): Promise<RolloutResult> {
     if (req.kind === "static_site") return rolloutStaticSite(req);
-    const redact = makeRedactor(req.secrets);
+    const redact = createRedactor(req.secrets).redact;
     secretsByComponent.set(`${req.appId}\u0000${req.component}`, req.secrets);
     const record = recordOf(req);
     const isService = req.kind === "service";

@@ -2,7 +2,7 @@
 import { createServer } from "node:net";
 import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
-import { LineSplitter } from "./redact.js";
+import { LineSplitter } from "./lines.js";
 
 /** A free TCP port on 127.0.0.1 (the kernel picks it; the instance binds it a moment later). */
 export function freePort(): Promise<number> {
@@ -33,7 +33,13 @@ export function demuxBuffer(buf: Buffer): string {
 export async function logTail(container: Dockerode.Container, lines = 30): Promise<string[]> {
   try {
     const buf = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-    return demuxBuffer(buf).split(/\r?\n/).filter((l) => l.length > 0).slice(-lines);
+    const out: string[] = [];
+    const splitter = new LineSplitter((line) => {
+      if (line.length > 0) out.push(line);
+    });
+    splitter.push(demuxBuffer(buf));
+    splitter.flush();
+    return out.slice(-lines);
   } catch {
     return [];
   }

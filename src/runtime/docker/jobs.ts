@@ -8,7 +8,8 @@ import { RuntimeError } from "../runtime.js";
 import { containerSpecFor, type NetworkMode } from "./container-spec.js";
 import { followOutput, removeContainer } from "./engine.js";
 import { dockerName } from "./labels.js";
-import { makeRedactor, Tail } from "./redact.js";
+import { createRedactor } from "../../core/redact.js";
+import { Tail } from "./lines.js";
 
 export interface JobOptions {
   docker: Dockerode;
@@ -18,7 +19,7 @@ export interface JobOptions {
 }
 
 export async function runJob(o: JobOptions, req: JobRequest): Promise<JobResult> {
-  const redact = makeRedactor(req.secrets);
+  const redact = createRedactor(req.secrets).redact;
   const tail = new Tail(30);
   const name = `berth-job-${dockerName(req.appId)}-${dockerName(req.component)}-${randomBytes(4).toString("hex")}`;
   const spec = containerSpecFor({
