@@ -67,7 +67,7 @@ async function ensureImage(docker: Dockerode, ref: string, req: BuildRequest): P
   return { image: ref };
 }
 
-export function stagingDirName(component: string): string {
+function stagingDirName(component: string): string {
   return `.berth-build-${component}`;
 }
 

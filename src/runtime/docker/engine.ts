@@ -18,7 +18,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Splits the engine's multiplexed stdout/stderr frames (non-TTY containers) into text. */
-export function demuxBuffer(buf: Buffer): string {
+function demuxBuffer(buf: Buffer): string {
   let out = "";
   let i = 0;
   while (i + 8 <= buf.length) {
