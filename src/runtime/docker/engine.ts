@@ -2,7 +2,7 @@
 import { createServer } from "node:net";
 import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
-import { LineSplitter } from "./lines.js";
+import { LineSplitter, type LineSink } from "./lines.js";
 
 /** A free TCP port on 127.0.0.1 (the kernel picks it; the instance binds it a moment later). */
 export function freePort(): Promise<number> {
@@ -45,9 +45,8 @@ export async function logTail(container: Dockerode.Container, lines = 30): Promi
   }
 }
 
-/** Streams an attached container's output line by line; resolves when the stream ends. */
-export function followOutput(docker: Dockerode, stream: NodeJS.ReadWriteStream, onLine: (line: string) => void): Promise<void> {
-  const lines = new LineSplitter(onLine);
+/** Streams an attached container's output into `lines`; resolves when the stream ends. */
+export function followOutput(docker: Dockerode, stream: NodeJS.ReadWriteStream, lines: LineSink): Promise<void> {
   const sink = { write: (chunk: Buffer) => lines.push(chunk.toString("utf8")) };
   docker.modem.demuxStream(stream as unknown as Readable, sink as never, sink as never);
   return new Promise((resolve) => {

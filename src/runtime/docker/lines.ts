@@ -1,6 +1,7 @@
 // Output arrives in chunks that split lines anywhere. Only the unfinished line is kept, and only the new chunk is
 // searched for newlines, so the work is linear in the output whatever its shape; a line longer than the cap is
 // emitted cut, and the rest of it, up to its newline, is dropped.
+import type { Redactor } from "../../core/redact.js";
 
 export const MAX_LINE = 64 * 1024;
 
@@ -62,6 +63,27 @@ export class LineSplitter {
   private emit(line: string): void {
     this.onLine(line.length > this.maxLine ? line.slice(0, this.maxLine) + cutMarker(this.maxLine) : line);
   }
+}
+
+export interface LineSink {
+  push(chunk: string): void;
+  flush(): void;
+}
+
+/**
+ * Output redacted as a stream, then split: a secret split across chunks is still caught, and a line cut at the
+ * cap never shows the first part of a secret it cut through.
+ */
+export function redactedLines(redactor: Redactor, onLine: (line: string) => void, maxLine = MAX_LINE): LineSink {
+  const stream = redactor.stream();
+  const lines = new LineSplitter(onLine, maxLine);
+  return {
+    push: (chunk) => lines.push(stream.write(chunk)),
+    flush() {
+      lines.push(stream.end());
+      lines.flush();
+    },
+  };
 }
 
 /** Keeps the last `size` lines. */

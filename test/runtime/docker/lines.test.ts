@@ -1,6 +1,7 @@
 // Line splitting of build and job output: linear in the input, whatever its shape, and no line longer than the cap.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cutMarker, LineSplitter, MAX_LINE, Tail } from "../../../src/runtime/docker/lines.js";
+import { createRedactor, REDACTED } from "../../../src/core/redact.js";
+import { cutMarker, LineSplitter, MAX_LINE, redactedLines, Tail } from "../../../src/runtime/docker/lines.js";
 
 function split(chunks: Iterable<string>, maxLine?: number): string[] {
   const lines: string[] = [];
@@ -76,6 +77,28 @@ describe("LineSplitter", () => {
     const text = ("z".repeat(99) + "\n").repeat(bytes / 100);
     const chunks = Array.from({ length: Math.ceil(text.length / 4093) }, (_, i) => text.slice(i * 4093, (i + 1) * 4093));
     expect(scanned(() => split(chunks))).toBeLessThanOrEqual(2 * text.length);
+  });
+});
+
+describe("redactedLines", () => {
+  const secret = "hunter2-correct-horse";
+
+  function redactedSplit(chunks: string[], maxLine?: number): string[] {
+    const lines: string[] = [];
+    const sink = redactedLines(createRedactor([secret]), (line) => lines.push(line), maxLine);
+    for (const chunk of chunks) sink.push(chunk);
+    sink.flush();
+    return lines;
+  }
+
+  it("redacts a secret split across chunks and lines", () => {
+    expect(redactedSplit(["a hunter2-cor", "rect-horse b\nc hunter2", "-correct-horse"])).toEqual([`a ${REDACTED} b`, `c ${REDACTED}`]);
+  });
+
+  it("never shows the part of a secret a cut goes through", () => {
+    const lines = redactedSplit(["0123456789hunter2-co", "rrect-horse and more\nnext\n"], 14);
+    expect(lines).toEqual([`0123456789${REDACTED.slice(0, 4)}${cutMarker(14)}`, "next"]);
+    expect(lines.join("\n")).not.toContain("hunt");
   });
 });
 
