@@ -175,7 +175,7 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
       if (timeout.aborted) {
         throw new RuntimeError(
           `${req.component}: build timed out after ${Math.round(opts.timeoutMs / 1000)} s (BERTH_BUILD_TIMEOUT)`,
-          { component: req.component, logTail: tail.get() },
+          { component: req.component, logTail: tail.get(), timedOut: true },
         );
       }
       if (req.signal.aborted) throw new RuntimeError(`${req.component}: build canceled`, { component: req.component });

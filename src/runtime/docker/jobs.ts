@@ -69,6 +69,7 @@ export async function runJob(o: JobOptions, req: JobRequest): Promise<JobResult>
       throw new RuntimeError(`${req.component}: job did not finish within ${Math.round(req.timeoutMs / 1000)} s`, {
         component: req.component,
         logTail: tail.get(),
+        timedOut: true,
       });
     }
     // Output can trail the exit by a moment; a stream that never ends must not hold the deploy.
