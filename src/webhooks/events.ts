@@ -8,6 +8,8 @@ export type BerthEvent =
       installationId: number;
       repository: string;
       branch: string;
+      /** The repository's default branch, whose spec names the production branch. */
+      defaultBranch: string;
       sha: string;
       pusher?: string;
       message?: string;
@@ -110,6 +112,7 @@ export function fromPush(payload: Context<"push">["payload"]): BerthEvent | Igno
     installationId: payload.installation.id,
     repository: payload.repository.full_name,
     branch: payload.ref.slice("refs/heads/".length),
+    defaultBranch: payload.repository.default_branch,
     sha: payload.after,
     pusher: payload.pusher?.name ?? payload.sender?.login,
     message: payload.head_commit?.message?.split("\n")[0],

@@ -22,6 +22,10 @@ function mockNoBerthYml(repo: string, ref: string) {
   nock(API).get(`/repos/${repo}/contents/.github%2Fberth.yml`).query({ ref }).reply(404, { message: "Not Found" });
 }
 
+function mockHead(repo: string, branch: string, sha: string) {
+  nock(API).get(`/repos/${repo}/branches/${branch}`).reply(200, { name: branch, commit: { sha } });
+}
+
 describe("push", () => {
   useStrictNock();
 
@@ -33,6 +37,7 @@ describe("push", () => {
     payload.commits[0].modified = ["web/index.js"];
     mockToken(1);
     mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     mockNoBerthYml("Codertocat/Hello-World", HEAD);
 
     await h.probot.receive({ id: "d-1", name: "push", payload } as never);
@@ -60,6 +65,7 @@ describe("push", () => {
     const payload = pushExample(); // created: true — GitHub lists no diff for a new branch
     mockToken(1);
     mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     mockNoBerthYml("Codertocat/Hello-World", HEAD);
     await h.probot.receive({ id: "d-2", name: "push", payload } as never);
     await h.worker.idle();
@@ -100,6 +106,7 @@ describe("push", () => {
     });
     mockToken(1);
     mockSpec("Codertocat/Hello-World", HEAD, "name: x\n");
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     mockNoBerthYml("Codertocat/Hello-World", HEAD);
     const checks: Payload[] = [];
     nock(API).post("/repos/Codertocat/Hello-World/check-runs", (b) => (checks.push(b), true)).reply(201, { id: 5 });
@@ -107,6 +114,75 @@ describe("push", () => {
     await h.worker.idle();
     expect(checks[0]).toMatchObject({ name: "spec", conclusion: "failure", output: { annotations: [{ path: ".do/app.yaml", start_line: 1 }] } });
     expect(h.submitted.map((s) => s.intent.kind)).toEqual(["deploy"]);
+  });
+
+  it("deploys nothing for a push to another branch whose own spec names it, so the app's branch stays", async () => {
+    const EVIL = "e".repeat(40);
+    const h = createHarness({
+      apps: [{ id: "app-1", key: { installationId: 1, repository: "Codertocat/Hello-World", environment: "production" }, branch: "master" }],
+    });
+    const push = (id: string) => {
+      const payload = pushExample();
+      payload.ref = "refs/heads/evil";
+      payload.after = EVIL;
+      return { id, name: "push", payload } as never;
+    };
+    mockToken(1);
+    // What the code before the fix read and deployed: the pushed commit's own spec.
+    nock(API)
+      .get("/repos/Codertocat/Hello-World/contents/.do%2Fapp.yaml")
+      .query({ ref: EVIL })
+      .optionally()
+      .times(3)
+      .reply(200, contentOf(specYaml("Codertocat/Hello-World", "evil")))
+      .get("/repos/Codertocat/Hello-World/contents/.github%2Fberth.yml")
+      .query({ ref: EVIL })
+      .optionally()
+      .times(3)
+      .reply(404, {})
+      .get("/repos/Codertocat/Hello-World/branches/evil")
+      .optionally()
+      .times(3)
+      .reply(200, { name: "evil", commit: { sha: EVIL } });
+    // The default branch decides; with its spec broken or absent, Berth's record of the app does.
+    mockSpec("Codertocat/Hello-World", "master", specYaml("Codertocat/Hello-World", "master"));
+    await h.probot.receive(push("e-1"));
+    await h.worker.idle();
+    mockSpec("Codertocat/Hello-World", "master", "name: broken\n");
+    await h.probot.receive(push("e-2"));
+    await h.worker.idle();
+    mockSpec("Codertocat/Hello-World", "master", null);
+    await h.probot.receive(push("e-3"));
+    await h.worker.idle();
+    expect(h.submitted).toEqual([]);
+    expect(await h.inbox.list()).toEqual([]);
+  });
+
+  it("deploys a push to the branch the default branch's spec names", async () => {
+    const h = createHarness();
+    const payload = pushExample();
+    payload.ref = "refs/heads/release";
+    mockToken(1);
+    mockSpec("Codertocat/Hello-World", "master", specYaml("Codertocat/Hello-World", "release"));
+    mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "release"));
+    mockHead("Codertocat/Hello-World", "release", HEAD);
+    mockNoBerthYml("Codertocat/Hello-World", HEAD);
+    await h.probot.receive({ id: "rel-1", name: "push", payload } as never);
+    await h.worker.idle();
+    expect(h.submitted.map((s) => [s.intent.kind, s.intent.kind === "deploy" && s.intent.branch])).toEqual([["deploy", "release"]]);
+  });
+
+  it("skips a pushed commit that is no longer its branch's head (a newer push follows)", async () => {
+    const h = createHarness();
+    mockToken(1);
+    mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    // The code before the fix went on to the settings and deployed.
+    nock(API).get("/repos/Codertocat/Hello-World/contents/.github%2Fberth.yml").query({ ref: HEAD }).optionally().reply(404, {});
+    mockHead("Codertocat/Hello-World", "master", "f".repeat(40));
+    await h.probot.receive({ id: "h-1", name: "push", payload: pushExample() } as never);
+    await h.worker.idle();
+    expect(h.submitted).toEqual([]);
+    expect(await h.inbox.list()).toEqual([]);
   });
 
   it("keeps a delivery in the inbox when GitHub fails, and acts on it on resume", async () => {
@@ -122,6 +198,7 @@ describe("push", () => {
     await h.worker.idle();
 
     mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     mockNoBerthYml("Codertocat/Hello-World", HEAD);
     await h.worker.resume();
     await h.worker.idle();
@@ -343,6 +420,7 @@ describe("waiting for the commit's other checks", () => {
   async function gatedPush(h: ReturnType<typeof createHarness>, suitesAtPush: unknown[] = QUEUED_CI) {
     mockToken(1);
     mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     nock(API)
       .get("/repos/Codertocat/Hello-World/contents/.github%2Fberth.yml")
       .query({ ref: HEAD })
