@@ -26,6 +26,8 @@ export type BerthEvent =
       headRef: string;
       headRepository: string;
       fork: boolean;
+      /** GitHub's time of the update, which for a new head is when GitHub had it (what an approval compares). */
+      updatedAt: string;
     }
   | {
       type: "installation";
@@ -65,6 +67,8 @@ export type BerthEvent =
       /** Where the comment was written: a pull request conversation or a commit. */
       on: { kind: "pull_request"; number: number } | { kind: "commit"; sha: string };
       commentId: number;
+      /** GitHub's time the comment was written: what its author saw is what was there then. */
+      createdAt: string;
       command: Command;
       by: string;
     };
@@ -139,6 +143,7 @@ export function fromPullRequest(payload: Context<"pull_request">["payload"]): Be
     headRef: pr.head.ref,
     headRepository,
     fork: headRepository.toLowerCase() !== payload.repository.full_name.toLowerCase(),
+    updatedAt: pr.updated_at,
   };
 }
 
@@ -233,6 +238,7 @@ export function fromIssueComment(payload: Context<"issue_comment">["payload"]): 
     repository: payload.repository.full_name,
     on: { kind: "pull_request", number: payload.issue.number },
     commentId: payload.comment.id,
+    createdAt: payload.comment.created_at,
     command,
     by: payload.comment.user?.login ?? payload.sender.login,
   };
@@ -250,6 +256,7 @@ export function fromCommitComment(payload: Context<"commit_comment">["payload"])
     repository: payload.repository.full_name,
     on: { kind: "commit", sha: payload.comment.commit_id },
     commentId: payload.comment.id,
+    createdAt: payload.comment.created_at,
     command,
     by: payload.comment.user?.login ?? payload.sender.login,
   };

@@ -3,20 +3,13 @@ import { describe, expect, it } from "vitest";
 import { readSettings } from "../../src/intents/gate.js";
 import { approvalKey } from "../../src/intents/pull-request.js";
 import { API, example, mockToken, useStrictNock } from "../github/kit.js";
-import { APP_ID, contentOf, createHarness, specYaml } from "./harness.js";
+import { APP_ID, contentOf, createHarness, mockSpec, specYaml } from "./harness.js";
 
 type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const pushExample = () => example<Payload>("push", (p) => p.ref === "refs/heads/master" && Boolean(p.installation));
 const HEAD = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
 const PR_HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
-
-function mockSpec(repo: string, ref: string, text: string | null) {
-  const scope = nock(API).get(`/repos/${repo}/contents/.do%2Fapp.yaml`).query({ ref });
-  if (text !== null) return scope.reply(200, contentOf(text));
-  scope.reply(404, { message: "Not Found" });
-  return nock(API).get(`/repos/${repo}/contents/.do%2Fdeploy.template.yaml`).query({ ref }).reply(404, { message: "Not Found" });
-}
 
 function mockNoBerthYml(repo: string, ref: string) {
   nock(API).get(`/repos/${repo}/contents/.github%2Fberth.yml`).query({ ref }).reply(404, { message: "Not Found" });
@@ -261,6 +254,8 @@ describe("pull_request", () => {
     comment.issue.number = 2;
     comment.comment.body = "Looks safe.\n/berth preview";
     comment.comment.user.login = "maintainer";
+    // Written after the head was pushed (the example's comment predates the example's pull request).
+    comment.comment.created_at = "2019-05-15T15:25:00Z";
     const replies: string[] = [];
     const reactions: string[] = [];
     nock(API)
