@@ -3,7 +3,7 @@
 import type { Logger } from "pino";
 import type { Intent } from "../core/types.js";
 import type { GitHub } from "../github/octokit.js";
-import { splitRepository } from "../github/repository.js";
+import { isBranchHead } from "./branch-head.js";
 import { productionKey, sameApp, type ActContext, type EventOf } from "./context.js";
 import { evaluateGate, gateKey, waitsForChecks, type Gate } from "./gate.js";
 import { productionBranch } from "./production-branch.js";
@@ -28,15 +28,8 @@ export async function onPush(ctx: ActContext, e: PushEvent, deliveryId: string, 
     return log.debug({ branch: e.branch }, "no component deploys this branch on push; ignored");
   }
   if (read.problems.length > 0) await ctx.checkSpec(github, e, read);
-  if (!(await isBranchHead(github, e))) return log.info({ sha: e.sha }, "no longer the branch's head; the newer push deploys");
+  if (!(await isBranchHead(github, e.repository, e.branch, e.sha))) return log.info({ sha: e.sha }, "no longer the branch's head; the newer push deploys");
   await deploy(ctx, github, e, deliveryId, log, read.fetched.path);
-}
-
-/** Deliveries arrive late and out of order: only the branch's head as GitHub has it now deploys. */
-async function isBranchHead(github: GitHub, e: PushEvent): Promise<boolean> {
-  const { owner, repo } = splitRepository(e.repository);
-  const { data } = await github.rest.repos.getBranch({ owner, repo, branch: e.branch });
-  return data.commit.sha === e.sha;
 }
 
 async function deploy(ctx: ActContext, github: GitHub, e: PushEvent, deliveryId: string, log: Logger, specPath: string): Promise<void> {

@@ -1,6 +1,6 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
-import { readSettings } from "../../src/intents/gate.js";
+import { gateKey, readSettings } from "../../src/intents/gate.js";
 import { approvalKey } from "../../src/intents/pull-request.js";
 import { API, example, mockToken, useStrictNock } from "../github/kit.js";
 import { APP_ID, contentOf, createHarness, mockSpec, specYaml } from "./harness.js";
@@ -459,9 +459,27 @@ describe("waiting for the commit's other checks", () => {
           { app: { id: APP_ID, name: "Berth" }, status: "queued", conclusion: null, latest_check_runs_count: 1 },
         ],
       });
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     await h.probot.receive({ id: "g-2", name: "check_suite", payload: suiteCompleted("success") } as never);
     await h.worker.idle();
     expect(h.submitted.map((s) => [s.deliveryId, s.intent.kind])).toEqual([["g-1:deploy", "deploy"]]);
+  });
+
+  it("drops a waiting deploy whose branch moved on while its checks ran", async () => {
+    const h = createHarness();
+    await gatedPush(h);
+    nock(API)
+      .get(`/repos/Codertocat/Hello-World/commits/${HEAD}/check-suites`)
+      .query({ per_page: 100 })
+      .reply(200, {
+        total_count: 1,
+        check_suites: [{ app: { id: 29310, name: "CI" }, status: "completed", conclusion: "success", latest_check_runs_count: 2 }],
+      });
+    mockHead("Codertocat/Hello-World", "master", "f".repeat(40));
+    await h.probot.receive({ id: "g-4", name: "check_suite", payload: suiteCompleted("success") } as never);
+    await h.worker.idle();
+    expect(h.submitted).toEqual([]);
+    expect(await h.state.get(gateKey(1, "Codertocat/Hello-World", HEAD))).toBeNull();
   });
 
   it("ends the deployment CANCELED naming the failing suite", async () => {
