@@ -9,11 +9,11 @@ import { isNotFound, splitRepository } from "./repository.js";
 /** Where a repository's spec may live, in the order Berth looks (App Platform's two file forms). */
 const SPEC_PATHS = [".do/app.yaml", ".do/deploy.template.yaml"] as const;
 
-/** The spec at `ref`, or null when the repository has neither spec file. */
+/** The spec at `ref` (undefined: the default branch), or null when the repository has neither spec file. */
 export async function readSpecAt(
   github: GitHub,
   repository: string,
-  ref: string,
+  ref: string | undefined,
   signal?: AbortSignal,
 ): Promise<FetchedSpec | null> {
   const { owner, repo } = splitRepository(repository);
@@ -21,7 +21,7 @@ export async function readSpecAt(
     try {
       const { data } = await github.rest.repos.getContent({ owner, repo, path, ref, request: { signal } });
       if (Array.isArray(data) || data.type !== "file" || !("content" in data)) {
-        throw new Error(`${repository}@${ref.slice(0, 7)}: ${path} is not a file`);
+        throw new Error(`${repository}@${ref?.slice(0, 7) ?? "default branch"}: ${path} is not a file`);
       }
       return { path, text: Buffer.from(data.content, (data.encoding as BufferEncoding) || "base64").toString("utf8") };
     } catch (err) {
@@ -39,14 +39,14 @@ export interface ParsedSpec {
 }
 
 /**
- * The spec at `ref`, parsed (in its template form when the file is a `deploy.template.yaml`); null when the
- * repository has none.
+ * The spec at `ref` (undefined: the default branch), parsed (in its template form when the file is a
+ * `deploy.template.yaml`); null when the repository has none.
  */
 export async function readParsedSpec(
   github: GitHub,
   parse: SpecParser,
   repository: string,
-  ref: string,
+  ref?: string,
 ): Promise<ParsedSpec | null> {
   const fetched = await readSpecAt(github, repository, ref);
   if (!fetched) return null;

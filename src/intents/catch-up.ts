@@ -9,6 +9,7 @@ import { isNotFound, splitRepository } from "../github/repository.js";
 import type { AppsPort, KeyValueState, PipelinePort, SpecParser } from "../core/ports.js";
 import type { AppKey } from "../core/types.js";
 import { gateKey, otherSuites, waitsForChecks } from "./gate.js";
+import { productionBranch } from "./production-branch.js";
 import { componentsOn, deployBranch } from "./spec-view.js";
 
 export interface CatchUpOptions {
@@ -105,12 +106,16 @@ export async function catchUp(o: CatchUpOptions): Promise<CatchUpResult> {
   }
   const apps = (await o.apps.list()).filter((a) => a.key.environment === "production" && !a.removedAt);
   for (const app of apps) {
-    const log = o.log.child({ repository: app.key.repository, branch: app.branch });
+    let log = o.log.child({ repository: app.key.repository, branch: app.branch });
     result.checked += 1;
     try {
       const github = await o.auth(app.key.installationId);
       const { owner, repo } = splitRepository(app.key.repository);
-      const { data: branch } = await github.rest.repos.getBranch({ owner, repo, branch: app.branch });
+      // The record's branch only when the default branch's spec names none: a record can be out of date.
+      const atDefault = await readParsedSpec(github, o.parseSpec, app.key.repository);
+      const production = (await productionBranch(app.key.repository, atDefault, async () => app.branch)) ?? app.branch;
+      if (production !== app.branch) log = log.child({ branch: production, recorded: app.branch });
+      const { data: branch } = await github.rest.repos.getBranch({ owner, repo, branch: production });
       const head = branch.commit.sha;
       if (head === app.activeSha) continue;
       const known = await o.pipeline.listDeployments(app.key);
@@ -119,7 +124,7 @@ export async function catchUp(o: CatchUpOptions): Promise<CatchUpResult> {
       // Only what a push would have deployed: the spec at the head must still deploy this branch on push.
       const read = await readParsedSpec(github, o.parseSpec, app.key.repository, head);
       if (!read) continue;
-      if (read.spec && componentsOn(read.spec, app.key.repository, app.branch, { onPush: true }).length === 0) continue;
+      if (read.spec && componentsOn(read.spec, app.key.repository, production, { onPush: true }).length === 0) continue;
       if (await waitsForChecks(github, app.key.repository, head, log)) {
         const verdict = await checksVerdict(github, app.key.repository, head, o.appId);
         if (verdict !== "deploy") {
@@ -127,7 +132,7 @@ export async function catchUp(o: CatchUpOptions): Promise<CatchUpResult> {
           continue;
         }
       }
-      if (await submitCatchUp(o, app.key, app.branch, head)) {
+      if (await submitCatchUp(o, app.key, production, head)) {
         result.deployed.push(`${app.key.repository}@${head}`);
         log.info({ sha: head, was: app.activeSha }, "caught up with a missed push");
       }

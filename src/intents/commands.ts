@@ -7,6 +7,7 @@ import type { GitHub } from "../github/octokit.js";
 import { splitRepository } from "../github/repository.js";
 import type { Command } from "../webhooks/events.js";
 import { previewKey, productionKey, RefusedIntent, sameApp, type ActContext, type EventOf } from "./context.js";
+import { approvedCommit } from "./preview-approval.js";
 import { approvalKey, submitPreview } from "./pull-request.js";
 
 type CommandEvent = EventOf<"command">;
@@ -95,16 +96,30 @@ async function prCommand(ctx: ActContext, github: GitHub, e: CommandEvent, numbe
   const name = e.command.name;
   if (pr.state !== "open" && (name === "deploy" || name === "preview")) return { text: `#${number} is closed; there is nothing to preview.` };
   if (name === "deploy" || name === "preview") {
-    if (fork) await ctx.state.set(approvalKey(e.installationId, e.repository, number), { sha: pr.head.sha, by: e.by });
+    const target = { installationId: e.installationId, repository: e.repository, number, head: pr.head.sha };
+    // A same-repository head was pushed by someone with write access; a fork's needs the maintainer's eyes.
+    const approval =
+      fork || e.command.args.length > 0
+        ? await approvedCommit(github, ctx.state, target, { createdAt: e.createdAt, args: e.command.args })
+        : { sha: pr.head.sha };
+    if ("refused" in approval) return { text: approval.refused };
+    if (fork) await ctx.state.set(approvalKey(e.installationId, e.repository, number), { sha: approval.sha, by: e.by });
     const id = await submitPreview(
       ctx,
-      { installationId: e.installationId, repository: e.repository, number, sha: pr.head.sha, headRef: pr.head.ref, headRepository, fork },
+      { installationId: e.installationId, repository: e.repository, number, sha: approval.sha, headRef: pr.head.ref, headRepository, fork },
       deliveryId,
       log,
     );
-    return { text: `building a preview of \`${pr.head.sha.slice(0, 7)}\`${id ? ` (deployment \`${id}\`)` : ""}.`, deploymentId: id };
+    return { text: previewAnswer(approval.sha, id, approval.since), deploymentId: id };
   }
   return appCommand(ctx, app, e.command, e.by, deliveryId, log);
+}
+
+function previewAnswer(sha: string, id: string | undefined, since: string | undefined): string {
+  const deployment = id ? ` (deployment \`${id}\`)` : "";
+  if (!since) return `building a preview of \`${sha.slice(0, 7)}\`${deployment}.`;
+  const newer = since.slice(0, 7);
+  return `building a preview of \`${sha.slice(0, 7)}\`, the head when you commented${deployment}; \`${newer}\`, pushed since, needs its own \`/berth preview ${newer}\`.`;
 }
 
 async function commitCommand(ctx: ActContext, e: CommandEvent, sha: string, deliveryId: string, log: Logger): Promise<Answer> {

@@ -6,6 +6,7 @@ import { parse as parseYaml } from "yaml";
 import type { Intent } from "../core/types.js";
 import type { GitHub } from "../github/octokit.js";
 import { isNotFound, splitRepository } from "../github/repository.js";
+import { isBranchHead } from "./branch-head.js";
 import type { ActContext, CommitRef, EventOf } from "./context.js";
 
 export const gateKey = (installationId: number, repository: string, sha: string) =>
@@ -95,6 +96,8 @@ export async function evaluateGate(
     }
   } else if (running) {
     return log.debug("other check suites still running");
+  } else if (!options.atPush && gate.intent.kind === "deploy" && !(await isBranchHead(github, at.repository, gate.intent.branch, at.sha))) {
+    log.info({ sha: at.sha }, "checks passed, but the branch has moved on; its newer head deploys instead");
   } else {
     await ctx.submit(gate.intent, gate.deliveryId, "deploy", log);
   }

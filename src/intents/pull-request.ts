@@ -2,6 +2,7 @@
 // whose every head waits for a maintainer's `/berth preview`; closed: tear the preview down.
 import type { Logger } from "pino";
 import { previewKey, type ActContext, type EventOf } from "./context.js";
+import { forgetHeads, recordHead } from "./preview-approval.js";
 import { buildsFrom } from "./spec-view.js";
 
 /** Where a maintainer's `/berth preview` of a fork's head is remembered, by the head's sha. */
@@ -12,8 +13,11 @@ export async function onPullRequest(ctx: ActContext, e: EventOf<"pull_request">,
   const app = previewKey(e.installationId, e.repository, e.number);
   if (e.action === "closed") {
     await ctx.submit({ kind: "teardown", app, reason: `pull request #${e.number} closed` }, deliveryId, "teardown", log);
+    if (e.fork) await forgetHeads(ctx.state, e);
     return;
   }
+  // Before anything that can fail or return: a maintainer's comment is matched to the heads recorded here.
+  if (e.fork) await recordHead(ctx.state, e);
   const github = await ctx.auth(e.installationId);
   const read = await ctx.readSpec(github, e.repository, e.sha);
   if (!read) return log.debug("no spec at the pull request's head; ignored");
@@ -26,7 +30,8 @@ export async function onPullRequest(ctx: ActContext, e: EventOf<"pull_request">,
       ctx.previews.notice(
         e,
         `This pull request comes from a fork (\`${e.headRepository}\`), so Berth only checked its spec. ` +
-          `A maintainer can build a preview of \`${e.sha.slice(0, 7)}\` by commenting \`/berth preview\`; ` +
+          `A maintainer can build a preview of \`${e.sha.slice(0, 7)}\` by commenting \`/berth preview\` ` +
+          `(or \`/berth preview ${e.sha.slice(0, 7)}\`); ` +
           `every new push needs that again.`,
       );
       return log.info({ sha: e.sha }, "fork pull request waits for a maintainer's /berth preview");
