@@ -1,0 +1,160 @@
+// The webhook endpoint is the one door anyone can knock on. Octokit's middleware buffers a body of any size to
+// its end before it looks at the signature, and on a mismatch both Probot's error handler and the middleware
+// log the error with the whole payload attached. This guard stands in front of it: a request without GitHub's
+// headers is refused before a byte of its body is read, a body is never read past GitHub's 25 MB cap, the
+// signature is checked while the body streams in, and a forged request gets one short log line. Only a body
+// signed with the secret reaches octokit, which verifies it again and dispatches it to the handlers.
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+
+/** GitHub caps webhook payloads at 25 MB. */
+export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
+
+type Middleware = Awaited<ReturnType<Probot["getNodeMiddleware"]>>;
+
+export interface WebhookGuardOptions {
+  secret: string;
+  log: Logger;
+  /** The path octokit's middleware answers; other requests pass through untouched. */
+  path?: string;
+  maxBodyBytes?: number;
+  /**
+   * Filled with the sha256 of each verified delivery's raw body, keyed by delivery id, while the handlers run:
+   * the intake dedupes on it (a signed body replayed under new delivery ids).
+   */
+  bodyDigests?: Map<string, string>;
+}
+
+/**
+ * Probot's Server puts `probot.getNodeMiddleware()` first in its handler list and offers no hook before it, so
+ * the guard goes in by way of that method. The root-path handler asks the same method, so both paths are guarded.
+ */
+export function withWebhookGuard(Base: typeof Probot, o: Omit<WebhookGuardOptions, "path">): typeof Probot {
+  return class GuardedProbot extends Base {
+    override async getNodeMiddleware(options: { log?: Logger; path?: string } = {}) {
+      const middleware = await super.getNodeMiddleware(options);
+      return guardWebhooks(middleware, { ...o, path: options.path ?? this.webhookPath });
+    }
+  };
+}
+
+export function guardWebhooks(middleware: Middleware, o: WebhookGuardOptions): Middleware {
+  const path = o.path ?? "/api/github/webhooks";
+  const max = o.maxBodyBytes ?? MAX_WEBHOOK_BODY_BYTES;
+  return async (req: IncomingMessage, res: ServerResponse, next) => {
+    if (req.method !== "POST" || pathnameOf(req.url) !== path) return middleware(req, res, next);
+    const refuse = (status: number, reason: string, bytes?: number) => {
+      o.log.warn({ ...describeRequest(req), ...(bytes === undefined ? {} : { bytes }), status }, `webhook refused: ${reason}`);
+      answer(req, res, status, reason);
+      return true;
+    };
+    const problem = headerProblem(req, max);
+    if (problem) return refuse(problem.status, problem.reason);
+
+    const body = await readBody(req, max, o.secret);
+    if (body === "aborted") return true;
+    if (body === "too large") return refuse(413, `body larger than ${max} bytes`);
+    if (!signatureMatches(header(req, "x-hub-signature-256")!, body.hmac)) {
+      return refuse(400, "signature does not match", body.bytes.length);
+    }
+
+    const id = header(req, "x-github-delivery")!;
+    o.bodyDigests?.set(id, body.sha256);
+    // Octokit's middleware takes a body already read from `req.body` instead of the stream.
+    (req as IncomingMessage & { body?: string }).body = body.bytes.toString("utf8");
+    try {
+      return await middleware(req, res, next);
+    } finally {
+      o.bodyDigests?.delete(id);
+    }
+  };
+}
+
+// The same normalization octokit's middleware applies, so the two agree on which requests are webhooks.
+function pathnameOf(url = ""): string | undefined {
+  let end = url.length;
+  while (end > 0 && url.charCodeAt(end - 1) === 47) end--;
+  try {
+    return new URL(end === 0 ? "/" : url.slice(0, end), "http://localhost").pathname;
+  } catch {
+    return undefined;
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+function headerProblem(req: IncomingMessage, max: number): { status: number; reason: string } | undefined {
+  if (!/^\s*application\/json\s*(?:;|$)/u.test(header(req, "content-type") ?? "")) {
+    return { status: 415, reason: 'content type must be "application/json"' };
+  }
+  const missing = ["x-github-event", "x-github-delivery", "x-hub-signature-256"].filter((h) => !header(req, h));
+  if (missing.length > 0) return { status: 400, reason: `required headers missing: ${missing.join(", ")}` };
+  if (!/^sha256=[0-9a-f]{64}$/.test(header(req, "x-hub-signature-256")!)) {
+    return { status: 400, reason: "malformed x-hub-signature-256 (expected sha256=<64 hex digits>)" };
+  }
+  if (Number(header(req, "content-length") ?? 0) > max) return { status: 413, reason: `body larger than ${max} bytes` };
+  return undefined;
+}
+
+function signatureMatches(signature: string, hmac: string): boolean {
+  return timingSafeEqual(Buffer.from(signature), Buffer.from(`sha256=${hmac}`));
+}
+
+type Body = { bytes: Buffer; hmac: string; sha256: string } | "too large" | "aborted";
+
+// Hashes as the chunks arrive, and drops them the moment the total passes the cap.
+function readBody(req: IncomingMessage, max: number, secret: string): Promise<Body> {
+  return new Promise((resolve) => {
+    const hmac = createHmac("sha256", secret);
+    const digest = createHash("sha256");
+    let chunks: Buffer[] = [];
+    let size = 0;
+    const settle = (body: Body) => {
+      req.off("data", onData).off("end", onEnd).off("close", onClose).off("error", onClose);
+      resolve(body);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        chunks = [];
+        req.pause();
+        settle("too large");
+        return;
+      }
+      chunks.push(chunk);
+      hmac.update(chunk);
+      digest.update(chunk);
+    };
+    const onEnd = () => settle({ bytes: Buffer.concat(chunks, size), hmac: hmac.digest("hex"), sha256: digest.digest("hex") });
+    const onClose = () => settle("aborted");
+    req.on("data", onData).on("end", onEnd).on("close", onClose).on("error", onClose);
+  });
+}
+
+/** Whatever a sender put in the headers, clipped: a log line about a refused request stays short. */
+function describeRequest(req: IncomingMessage) {
+  const clip = (v: string | undefined) => (v === undefined ? undefined : v.slice(0, 80));
+  return {
+    deliveryId: clip(header(req, "x-github-delivery")),
+    event: clip(header(req, "x-github-event")),
+    remoteAddress: req.socket.remoteAddress,
+    contentLength: clip(header(req, "content-length")),
+  };
+}
+
+// A refused request's body is not read: the connection closes after the answer, so nothing more comes in.
+function answer(req: IncomingMessage, res: ServerResponse, status: number, reason: string): void {
+  const body = JSON.stringify({ error: reason });
+  const complete = req.complete;
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    ...(complete ? {} : { connection: "close" }),
+  });
+  res.end(body);
+}
