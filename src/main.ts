@@ -29,6 +29,7 @@ import { createMemoryRuntime } from "./runtime/memory/index.js";
 import { createDeploymentPageHandler } from "./server/deployment-page.js";
 import { createHealthHandler } from "./server/health.js";
 import { createRootWebhookHandler } from "./server/root-webhook.js";
+import { withWebhookGuard } from "./server/webhook-guard.js";
 import { createMetricsHandler } from "./server/metrics.js";
 import { parseAppSpec, type DatabaseBindings } from "./app-spec/index.js";
 import { createStore } from "./store/index.js";
@@ -111,15 +112,17 @@ async function serveApp(
     runtime = createMemoryRuntime({ baseDomain: config.baseDomain });
   }
 
+  const bodyDigests = new Map<string, string>();
+  const BerthProbot = Probot.defaults({
+    appId: github.appId,
+    privateKey: github.privateKey,
+    secret: github.webhookSecret,
+    baseUrl: config.githubApiUrl,
+    Octokit: createBerthOctokit(),
+    log,
+  });
   const server = new Server({
-    Probot: Probot.defaults({
-      appId: github.appId,
-      privateKey: github.privateKey,
-      secret: github.webhookSecret,
-      baseUrl: config.githubApiUrl,
-      Octokit: createBerthOctokit(),
-      log,
-    }),
+    Probot: withWebhookGuard(BerthProbot, { secret: github.webhookSecret, log, bodyDigests }),
     host: config.host,
     port: config.port,
     webhookProxy: config.webhookProxyUrl,
@@ -189,7 +192,7 @@ async function serveApp(
       appId: github.appId,
     });
     const worker = new EventWorker({ inbox, act, log });
-    registerHandlers(app, { deliveries: store, inbox, worker, appId: github.appId });
+    registerHandlers(app, { deliveries: store, inbox, worker, appId: github.appId, bodyDigests });
 
     addHandler(
       createHealthHandler({
