@@ -21,6 +21,14 @@ export interface WebhookGuardOptions {
   path?: string;
   maxBodyBytes?: number;
   /**
+   * Bytes all webhook bodies being read may hold together; a body that would pass it is refused (503). A body is
+   * only known to be forged once it is all in, so without this a hundred concurrent forged 25 MB POSTs hold
+   * 2.5 GB. Four maximal bodies by default.
+   */
+  maxBufferedBytes?: number;
+  /** A body not all in by then is refused (408): GitHub sends at once, and gives up itself after 10 s. */
+  bodyTimeoutMs?: number;
+  /**
    * Filled with the sha256 of each verified delivery's raw body, keyed by delivery id, while the handlers run:
    * the intake dedupes on it (a signed body replayed under new delivery ids).
    */
@@ -43,6 +51,8 @@ export function withWebhookGuard(Base: typeof Probot, o: Omit<WebhookGuardOption
 export function guardWebhooks(middleware: Middleware, o: WebhookGuardOptions): Middleware {
   const path = o.path ?? "/api/github/webhooks";
   const max = o.maxBodyBytes ?? MAX_WEBHOOK_BODY_BYTES;
+  const budget = new Budget(o.maxBufferedBytes ?? 4 * max);
+  const read = { max, secret: o.secret, budget, timeoutMs: o.bodyTimeoutMs ?? 30_000 };
   return async (req: IncomingMessage, res: ServerResponse, next) => {
     if (req.method !== "POST" || pathnameOf(req.url) !== path) return middleware(req, res, next);
     const refuse = (status: number, reason: string, bytes?: number) => {
@@ -53,13 +63,22 @@ export function guardWebhooks(middleware: Middleware, o: WebhookGuardOptions): M
     const problem = headerProblem(req, max);
     if (problem) return refuse(problem.status, problem.reason);
 
-    const body = await readBody(req, max, o.secret);
+    const body = await readBody(req, read);
     if (body === "aborted") return true;
     if (body === "too large") return refuse(413, `body larger than ${max} bytes`);
-    if (!signatureMatches(header(req, "x-hub-signature-256")!, body.hmac)) {
-      return refuse(400, "signature does not match", body.bytes.length);
+    if (body === "busy") return refuse(503, "too many webhook bodies being read at once");
+    if (body === "slow") return refuse(408, "body not received in time");
+    try {
+      if (!signatureMatches(header(req, "x-hub-signature-256")!, body.hmac)) {
+        return refuse(400, "signature does not match", body.bytes.length);
+      }
+      return await receive(req, res, next, body);
+    } finally {
+      budget.give(body.bytes.length);
     }
+  };
 
+  async function receive(req: IncomingMessage, res: ServerResponse, next: Parameters<Middleware>[2], body: ReadBody) {
     const id = header(req, "x-github-delivery")!;
     o.bodyDigests?.set(id, body.sha256);
     // Octokit's middleware takes a body already read from `req.body` instead of the stream.
@@ -69,7 +88,7 @@ export function guardWebhooks(middleware: Middleware, o: WebhookGuardOptions): M
     } finally {
       o.bodyDigests?.delete(id);
     }
-  };
+  }
 }
 
 // The same normalization octokit's middleware applies, so the two agree on which requests are webhooks.
@@ -105,33 +124,62 @@ function signatureMatches(signature: string, hmac: string): boolean {
   return timingSafeEqual(Buffer.from(signature), Buffer.from(`sha256=${hmac}`));
 }
 
-type Body = { bytes: Buffer; hmac: string; sha256: string } | "too large" | "aborted";
+class Budget {
+  #used = 0;
+  constructor(readonly limit: number) {}
+  take(bytes: number): boolean {
+    if (this.#used + bytes > this.limit) return false;
+    this.#used += bytes;
+    return true;
+  }
+  give(bytes: number): void {
+    this.#used -= bytes;
+  }
+}
 
-// Hashes as the chunks arrive, and drops them the moment the total passes the cap.
-function readBody(req: IncomingMessage, max: number, secret: string): Promise<Body> {
+interface ReadBody {
+  bytes: Buffer;
+  hmac: string;
+  sha256: string;
+}
+
+interface ReadOptions {
+  max: number;
+  secret: string;
+  /** What a body read in full keeps taken from it until the caller gives it back. */
+  budget: Budget;
+  timeoutMs: number;
+}
+
+// Hashes as the chunks arrive, and drops them the moment the body is refused.
+function readBody(req: IncomingMessage, o: ReadOptions): Promise<ReadBody | "too large" | "busy" | "slow" | "aborted"> {
   return new Promise((resolve) => {
-    const hmac = createHmac("sha256", secret);
+    const hmac = createHmac("sha256", o.secret);
     const digest = createHash("sha256");
     let chunks: Buffer[] = [];
     let size = 0;
-    const settle = (body: Body) => {
+    const timer = setTimeout(() => refuse("slow"), o.timeoutMs);
+    const settle = (body: ReadBody | "too large" | "busy" | "slow" | "aborted") => {
+      clearTimeout(timer);
       req.off("data", onData).off("end", onEnd).off("close", onClose).off("error", onClose);
       resolve(body);
     };
+    const refuse = (why: "too large" | "busy" | "slow" | "aborted") => {
+      o.budget.give(size);
+      chunks = [];
+      req.pause();
+      settle(why);
+    };
     const onData = (chunk: Buffer) => {
+      if (size + chunk.length > o.max) return refuse("too large");
+      if (!o.budget.take(chunk.length)) return refuse("busy");
       size += chunk.length;
-      if (size > max) {
-        chunks = [];
-        req.pause();
-        settle("too large");
-        return;
-      }
       chunks.push(chunk);
       hmac.update(chunk);
       digest.update(chunk);
     };
     const onEnd = () => settle({ bytes: Buffer.concat(chunks, size), hmac: hmac.digest("hex"), sha256: digest.digest("hex") });
-    const onClose = () => settle("aborted");
+    const onClose = () => refuse("aborted");
     req.on("data", onData).on("end", onEnd).on("close", onClose).on("error", onClose);
   });
 }

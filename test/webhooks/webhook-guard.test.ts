@@ -1,9 +1,13 @@
 // What anyone on the internet can do to the webhook endpoint: send huge bodies, malformed or forged signatures,
 // and replay a captured signed body under new delivery ids. Over a real port, with the server's own byte counts.
+import { createServer } from "node:net";
+import { pino } from "pino";
+import { Probot, Server } from "probot";
 import { afterEach, describe, expect, it } from "vitest";
-import { MAX_WEBHOOK_BODY_BYTES } from "../../src/server/webhook-guard.js";
-import { example } from "../github/kit.js";
-import { deliver, sign, startWebhookServer, streamPost, type WebhookServer } from "./webhook-server.js";
+import { createRootWebhookHandler } from "../../src/server/root-webhook.js";
+import { MAX_WEBHOOK_BODY_BYTES, withWebhookGuard } from "../../src/server/webhook-guard.js";
+import { example, privateKey } from "../github/kit.js";
+import { deliver, holdPost, sign, startWebhookServer, streamPost, type WebhookServer } from "./webhook-server.js";
 
 const MB = 1024 * 1024;
 let server: WebhookServer | undefined;
@@ -51,6 +55,32 @@ describe("webhook body limits", () => {
     const post = await streamPost(`${server.url}/api/github/webhooks`, headers(extra), 10 * MB);
     expect(post.status).toBe(400);
     expect((await server.bytesRead())[0]).toBeLessThan(MB);
+  });
+});
+
+describe("webhook bodies being read", () => {
+  it("hold at most the buffer budget together: a body that would pass it is refused with 503", async () => {
+    server = await startWebhookServer({ guard: { maxBufferedBytes: MB } });
+    const url = `${server.url}/api/github/webhooks`;
+    const a = holdPost(url, headers({ "x-github-delivery": "a" }), 768 * 1024);
+    const b = holdPost(url, headers({ "x-github-delivery": "b" }), 768 * 1024);
+    // Whichever passed the budget first is refused; the other one is read to its end and checked.
+    const first = await Promise.race([a.answer, b.answer]);
+    expect(first).toBe(503);
+    a.end();
+    b.end();
+    expect([await a.answer, await b.answer].sort()).toEqual([400, 503]);
+    expect(server.logs.filter((line) => line.includes("too many webhook bodies"))).toHaveLength(1);
+    // Both gave back what they held.
+    const payload = example("push", (p) => p.ref === "refs/heads/master" && Boolean(p.installation));
+    for (const id of ["c", "d"]) expect((await deliver(server.url, id, { ...payload, filler: " ".repeat(600 * 1024), id })).status).toBe(200);
+  });
+
+  it("must arrive in time", async () => {
+    server = await startWebhookServer({ guard: { bodyTimeoutMs: 50 } });
+    const slow = holdPost(`${server.url}/api/github/webhooks`, headers(), 1024);
+    expect(await slow.answer).toBe(408);
+    slow.end();
   });
 });
 
@@ -110,3 +140,39 @@ describe("replayed deliveries", () => {
     expect((await server.inbox.list()).map((e) => e.id)).toEqual(["a", "b"]);
   });
 });
+
+describe("Probot's own Server, built as main.ts builds it", () => {
+  it("puts the guard in front of its webhook middleware and of the root-path handler", async () => {
+    const logs: string[] = [];
+    const log = pino({ level: "debug" }, { write: (line: string) => void logs.push(line) });
+    const probot = new Server({
+      Probot: withWebhookGuard(Probot.defaults({ appId: 1, privateKey, secret: "test-secret", log }), { secret: "test-secret", log }),
+      host: "127.0.0.1",
+      port: await freePort(),
+      log,
+    });
+    await probot.load(async (app, { addHandler }) => addHandler(createRootWebhookHandler(await app.getNodeMiddleware())));
+    await probot.start();
+    try {
+      const url = `http://127.0.0.1:${probot.port}`;
+      for (const path of ["/api/github/webhooks", "/"]) {
+        const big = await streamPost(`${url}${path}`, headers({ "content-length": String(30 * MB) }), 30 * MB);
+        expect(big.status).toBe(413);
+        const forged = await fetch(`${url}${path}`, { method: "POST", headers: headers(), body: '{"secret":"PAYLOAD-MARKER"}' });
+        expect(forged.status).toBe(400);
+      }
+      expect(logs.filter((line) => line.includes("webhook refused: signature does not match"))).toHaveLength(2);
+      expect(logs.filter((line) => line.includes("PAYLOAD-MARKER")).length).toBe(0);
+    } finally {
+      await probot.stop();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}

@@ -9,7 +9,7 @@ import { createNodeMiddleware, Probot } from "probot";
 import { createBerthOctokit } from "../../src/github/octokit.js";
 import { createHealthHandler } from "../../src/server/health.js";
 import { createRootWebhookHandler } from "../../src/server/root-webhook.js";
-import { withWebhookGuard } from "../../src/server/webhook-guard.js";
+import { withWebhookGuard, type WebhookGuardOptions } from "../../src/server/webhook-guard.js";
 import { registerHandlers } from "../../src/webhooks/index.js";
 import { Inbox, type InboxEntry } from "../../src/webhooks/inbox.js";
 import { memoryState, privateKey } from "../github/kit.js";
@@ -27,11 +27,16 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-export async function startWebhookServer(o: { readyCheck?: () => Promise<unknown>; maxBodyBytes?: number } = {}): Promise<WebhookServer> {
+export interface WebhookServerOptions {
+  readyCheck?: () => Promise<unknown>;
+  guard?: Pick<WebhookGuardOptions, "maxBufferedBytes" | "bodyTimeoutMs">;
+}
+
+export async function startWebhookServer(o: WebhookServerOptions = {}): Promise<WebhookServer> {
   const logs: string[] = [];
   const log: Logger = pino({ level: "debug" }, { write: (line: string) => void logs.push(line) });
   const bodyDigests = new Map<string, string>();
-  const GuardedProbot = withWebhookGuard(Probot, { secret: SECRET, log, bodyDigests, maxBodyBytes: o.maxBodyBytes });
+  const GuardedProbot = withWebhookGuard(Probot, { secret: SECRET, log, bodyDigests, ...o.guard });
   const probot = new GuardedProbot({
     appId: 1,
     privateKey,
@@ -117,4 +122,19 @@ export function streamPost(url: string, headers: OutgoingHttpHeaders, total: num
     };
     pump();
   });
+}
+
+/** Sends `bytes` of a body and holds the request open until `end()`; `answer` resolves when the server answers. */
+export function holdPost(url: string, headers: OutgoingHttpHeaders, bytes: number) {
+  const req = request(url, { method: "POST", headers, agent: false });
+  req.on("error", () => {});
+  const answer = new Promise<number | undefined>((resolve) => {
+    req.on("response", (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on("close", () => resolve(undefined));
+  });
+  req.write(Buffer.alloc(bytes, " "));
+  return { answer, end: () => req.end() };
 }
