@@ -6,8 +6,8 @@
 // signed with the secret reaches octokit, which verifies it again and dispatches it to the handlers.
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "pino";
-import type { Probot } from "probot";
+import { stdSerializers, type Logger } from "pino";
+import type { Options, Probot } from "probot";
 
 /** GitHub caps webhook payloads at 25 MB. */
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
@@ -41,11 +41,32 @@ export interface WebhookGuardOptions {
  */
 export function withWebhookGuard(Base: typeof Probot, o: Omit<WebhookGuardOptions, "path">): typeof Probot {
   return class GuardedProbot extends Base {
+    constructor(options: Options = {}) {
+      super(options.log ? { ...options, log: withoutPayloads(options.log) } : options);
+    }
+
     override async getNodeMiddleware(options: { log?: Logger; path?: string } = {}) {
       const middleware = await super.getNodeMiddleware(options);
       return guardWebhooks(middleware, { ...o, path: options.path ?? this.webhookPath });
     }
   };
+}
+
+/**
+ * Octokit attaches the delivery (payload included, up to 25 MB) to every error a handler throws, and Probot's
+ * error handler and the middleware both log it: the event is cut down to its id and name in Probot's logs.
+ */
+export function withoutPayloads(log: Logger): Logger {
+  type Serialized = ReturnType<typeof stdSerializers.err> & { event?: { id?: unknown; name?: unknown }; aggregateErrors?: Serialized[] };
+  const cut = (e: Serialized): Serialized => {
+    const { event, aggregateErrors, ...rest } = e;
+    return {
+      ...rest,
+      ...(event ? { event: { id: event.id, name: event.name } } : {}),
+      ...(aggregateErrors ? { aggregateErrors: aggregateErrors.map(cut) } : {}),
+    } as Serialized;
+  };
+  return log.child({}, { serializers: { err: (err: Error) => cut(stdSerializers.err(err) as Serialized) } });
 }
 
 export function guardWebhooks(middleware: Middleware, o: WebhookGuardOptions): Middleware {

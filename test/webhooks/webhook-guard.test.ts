@@ -120,6 +120,19 @@ describe("forged deliveries", () => {
   });
 });
 
+describe("signed deliveries whose handling fails", () => {
+  it("are logged without their payload", async () => {
+    server = await startWebhookServer({ recordDelivery: async () => Promise.reject(new Error("store closed")) });
+    const payload = example("push", (p) => p.ref === "refs/heads/master" && Boolean(p.installation));
+    const res = await deliver(server.url, "e-1", { ...payload, filler: "PAYLOAD-MARKER" });
+    expect(res.status).toBe(500);
+    const errors = server.logs.filter((line) => line.includes("store closed"));
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((line) => line.includes('"event":{"id":"e-1","name":"push"}'))).toBe(true);
+    expect(server.logs.filter((line) => line.includes("PAYLOAD-MARKER")).length).toBe(0);
+  });
+});
+
 describe("replayed deliveries", () => {
   it("queue a signed body once, however many delivery ids it comes with, on either path", async () => {
     server = await startWebhookServer();

@@ -30,6 +30,8 @@ export interface WebhookServer {
 export interface WebhookServerOptions {
   readyCheck?: () => Promise<unknown>;
   guard?: Pick<WebhookGuardOptions, "maxBufferedBytes" | "bodyTimeoutMs">;
+  /** In place of the in-memory delivery log. */
+  recordDelivery?: (id: string) => Promise<boolean>;
 }
 
 export async function startWebhookServer(o: WebhookServerOptions = {}): Promise<WebhookServer> {
@@ -50,7 +52,7 @@ export async function startWebhookServer(o: WebhookServerOptions = {}): Promise<
   const webhooks = await createNodeMiddleware(
     (app) =>
       registerHandlers(app, {
-        deliveries: { recordDelivery: async (id) => (seen.has(id) ? false : (seen.add(id), true)) },
+        deliveries: { recordDelivery: o.recordDelivery ?? (async (id) => (seen.has(id) ? false : (seen.add(id), true))) },
         inbox,
         // The worker never gets to act in these tests: acknowledging must not wait for it.
         worker: { accept: (entry) => void accepted.push(entry) },
