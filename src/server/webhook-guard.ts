@@ -56,7 +56,7 @@ export function withWebhookGuard(Base: typeof Probot, o: Omit<WebhookGuardOption
  * Octokit attaches the delivery (payload included, up to 25 MB) to every error a handler throws, and Probot's
  * error handler and the middleware both log it: the event is cut down to its id and name in Probot's logs.
  */
-export function withoutPayloads(log: Logger): Logger {
+function withoutPayloads(log: Logger): Logger {
   type Serialized = ReturnType<typeof stdSerializers.err> & { event?: { id?: unknown; name?: unknown }; aggregateErrors?: Serialized[] };
   const cut = (e: Serialized): Serialized => {
     const { event, aggregateErrors, ...rest } = e;
@@ -69,7 +69,7 @@ export function withoutPayloads(log: Logger): Logger {
   return log.child({}, { serializers: { err: (err: Error) => cut(stdSerializers.err(err) as Serialized) } });
 }
 
-export function guardWebhooks(middleware: Middleware, o: WebhookGuardOptions): Middleware {
+function guardWebhooks(middleware: Middleware, o: WebhookGuardOptions): Middleware {
   const path = o.path ?? "/api/github/webhooks";
   const max = o.maxBodyBytes ?? MAX_WEBHOOK_BODY_BYTES;
   const budget = new Budget(o.maxBufferedBytes ?? 4 * max);
