@@ -14,7 +14,7 @@ import { registerHandlers } from "../../src/webhooks/index.js";
 import { Inbox, type InboxEntry } from "../../src/webhooks/inbox.js";
 import { memoryState, privateKey } from "../github/kit.js";
 
-export const SECRET = "test-secret";
+const SECRET = "test-secret";
 
 export interface WebhookServer {
   url: string;
