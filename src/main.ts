@@ -30,6 +30,7 @@ import { createHealthHandler } from "./server/health.js";
 import { serveManifestFlow } from "./server/manifest-flow.js";
 import { createMetricsHandler } from "./server/metrics.js";
 import { createRootWebhookHandler } from "./server/root-webhook.js";
+import { withWebhookGuard } from "./server/webhook-guard.js";
 import { createStore, type SqlStore } from "./store/index.js";
 import { registerHandlers } from "./webhooks/index.js";
 import { Inbox } from "./webhooks/inbox.js";
@@ -103,6 +104,8 @@ interface Wiring {
   store: SqlStore;
   plane: Plane;
   registry: Registry;
+  /** sha256 of each signed body the webhook guard let through, by delivery id (replays are dropped by it). */
+  bodyDigests: Map<string, string>;
   log: Logger;
 }
 
@@ -135,7 +138,7 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
   const act = createAct({ auth, pipeline, apps, results, state: store.state, writes, parseSpec, redact, previews, log, appId: github.appId });
   const inbox = new Inbox(store.state);
   const worker = new EventWorker({ inbox, act, log });
-  registerHandlers(app, { deliveries: store, inbox, worker, appId: github.appId });
+  registerHandlers(app, { deliveries: store, inbox, worker, appId: github.appId, bodyDigests: w.bodyDigests });
   await addPages(app, addHandler, w, pipeline, redact);
 
   if (plane.router) await plane.router.listen();
@@ -189,15 +192,18 @@ async function serveApp(config: Config, github: GitHubAppCredentials, databases:
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "berth_" });
   const plane = createPlane(config, registry, databases, log);
+  const bodyDigests = new Map<string, string>();
+  const BerthProbot = Probot.defaults({
+    appId: github.appId,
+    privateKey: github.privateKey,
+    secret: github.webhookSecret,
+    baseUrl: config.githubApiUrl,
+    Octokit: createBerthOctokit(),
+    log,
+  });
   const server = new Server({
-    Probot: Probot.defaults({
-      appId: github.appId,
-      privateKey: github.privateKey,
-      secret: github.webhookSecret,
-      baseUrl: config.githubApiUrl,
-      Octokit: createBerthOctokit(),
-      log,
-    }),
+    // Both webhook paths go through the guard: headers checked first, bodies capped, forgeries logged short.
+    Probot: withWebhookGuard(BerthProbot, { secret: github.webhookSecret, log, bodyDigests }),
     host: config.host,
     port: config.port,
     webhookProxy: config.webhookProxyUrl,
@@ -205,7 +211,7 @@ async function serveApp(config: Config, github: GitHubAppCredentials, databases:
   });
   let stopApp: (() => Promise<void>) | undefined;
   await server.load(async (app, { addHandler }) => {
-    stopApp = await wireApp(app, addHandler, { config, github, store, plane, registry, log });
+    stopApp = await wireApp(app, addHandler, { config, github, store, plane, registry, bodyDigests, log });
   });
   await server.start();
   log.info(
