@@ -1,8 +1,10 @@
 // Versioned migrations, run at open by Kysely's Migrator (which holds an advisory lock, so replicas starting
 // together migrate once). Append new migrations; never edit a released one.
 import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { NON_FINAL_PHASES } from "../core/phases.js";
 
-const NON_FINAL = sql`phase IN ('PENDING_BUILD', 'BUILDING', 'PENDING_DEPLOY', 'DEPLOYING')`;
+// Written into the partial index as literals: a CREATE INDEX cannot take bound parameters.
+const NON_FINAL = sql.raw(`phase IN (${NON_FINAL_PHASES.map((p) => `'${p}'`).join(", ")})`);
 
 const migrations: Record<string, Migration> = {
   "0001_initial": {
