@@ -328,8 +328,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     workerId,
     async start() {
       if (accepting) return;
-      // PGlite is one process's database: a lease in it belongs to a Berth that is gone.
-      if (store.kind === "pglite") await store.queue.releaseAll();
+      // SQLite is one process's database: a lease in it belongs to a Berth that is gone.
+      if (store.kind === "sqlite") await store.queue.releaseAll();
       accepting = true;
       pollTimer = setInterval(poke, pollMs);
       poke();

@@ -1,13 +1,14 @@
 // The apps aggregate: one row per (installation, repository, environment), with its active deployment.
 import { randomUUID } from "node:crypto";
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import type { AppKey } from "../core/types.js";
 import type { Store } from "../core/store.js";
+import type { SqlFlavor } from "./flavor.js";
 import { appFrom, type Queryable } from "./rows.js";
 import type { Database } from "./schema.js";
 
 /** Insert the app, or bring a removed one back on its branch. */
-export function upsertApp(q: Queryable, key: AppKey, branch: string) {
+export function upsertApp(q: Queryable, f: SqlFlavor, key: AppKey, branch: string) {
   return q
     .insertInto("apps")
     .values({
@@ -22,12 +23,12 @@ export function upsertApp(q: Queryable, key: AppKey, branch: string) {
       lease_owner: null,
     })
     .onConflict((oc) =>
-      oc.constraint("apps_key").doUpdateSet({
+      oc.columns(["installation_id", "repository", "environment"]).doUpdateSet({
         branch,
         removed_at: null,
         removed_reason: null,
         teardown_pending: false,
-        updated_at: sql`now()`,
+        updated_at: f.now,
       }),
     )
     .returningAll()
@@ -42,7 +43,7 @@ function withActiveSha(db: Kysely<Database>) {
     .select("d.sha as active_sha");
 }
 
-export function createApps(db: Kysely<Database>): Store["apps"] {
+export function createApps(db: Kysely<Database>, f: SqlFlavor): Store["apps"] {
   const apps: Store["apps"] = {
     async list(opts = {}) {
       let q = withActiveSha(db);
@@ -64,16 +65,16 @@ export function createApps(db: Kysely<Database>): Store["apps"] {
       return row ? appFrom(row) : undefined;
     },
     async upsert(key, { branch }) {
-      const row = await upsertApp(db, key, branch);
+      const row = await upsertApp(db, f, key, branch);
       return (await apps.get(row.id))!;
     },
     async setSpecName(id, specName) {
-      await db.updateTable("apps").set({ spec_name: specName, updated_at: sql`now()` }).where("id", "=", id).execute();
+      await db.updateTable("apps").set({ spec_name: specName, updated_at: f.now }).where("id", "=", id).execute();
     },
     async remove(id, reason) {
       await db
         .updateTable("apps")
-        .set({ removed_at: sql`now()`, removed_reason: reason, updated_at: sql`now()` })
+        .set({ removed_at: f.now, removed_reason: reason, updated_at: f.now })
         .where("id", "=", id)
         .execute();
     },

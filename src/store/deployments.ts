@@ -1,8 +1,9 @@
 // The deployments aggregate: a deployment, its phase (a compare-and-set on the transition table) and steps.
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import { IllegalTransitionError, NON_FINAL_PHASES, phasesLeadingTo } from "../core/phases.js";
 import type { DeploymentRecord, Phase } from "../core/types.js";
 import type { DeploymentInternals, Store } from "../core/store.js";
+import type { SqlFlavor } from "./flavor.js";
 import { recordFrom, stopReason, toJson, type Queryable } from "./rows.js";
 import type { Database } from "./schema.js";
 
@@ -37,15 +38,15 @@ export async function mustRead(q: Queryable, id: string): Promise<DeploymentReco
   return d.record;
 }
 
-async function transitionIn(q: Queryable, id: string, to: Phase, fields: { message?: string; url?: string } = {}): Promise<DeploymentRecord> {
+async function transitionIn(q: Queryable, f: SqlFlavor, id: string, to: Phase, fields: { message?: string; url?: string } = {}): Promise<DeploymentRecord> {
   const updated = await q
     .updateTable("deployments")
     .set({
       phase: to,
-      updated_at: sql`now()`,
+      updated_at: f.now,
       ...(fields.message !== undefined ? { message: fields.message } : {}),
       ...(fields.url !== undefined ? { url: fields.url } : {}),
-      ...(NON_FINAL.includes(to) ? {} : { ended_at: sql`now()` }),
+      ...(NON_FINAL.includes(to) ? {} : { ended_at: f.now }),
     })
     .where("id", "=", id)
     .where("phase", "in", phasesLeadingTo(to))
@@ -58,7 +59,7 @@ async function transitionIn(q: Queryable, id: string, to: Phase, fields: { messa
   return mustRead(q, id);
 }
 
-export function createDeployments(db: Kysely<Database>): Store["deployments"] {
+export function createDeployments(db: Kysely<Database>, f: SqlFlavor): Store["deployments"] {
   return {
     async get(id) {
       return (await readDeployment(db, id))?.record;
@@ -73,21 +74,21 @@ export function createDeployments(db: Kysely<Database>): Store["deployments"] {
         .execute();
       return Promise.all(ids.map((r) => mustRead(db, r.id)));
     },
-    transition: (id, to, fields) => transitionIn(db, id, to, fields),
+    transition: (id, to, fields) => transitionIn(db, f, id, to, fields),
     async update(id, fields) {
       await db
         .updateTable("deployments")
         .set({
-          updated_at: sql`now()`,
+          updated_at: f.now,
           ...(fields.spec !== undefined ? { spec: toJson(fields.spec) } : {}),
-          ...(fields.images !== undefined ? { images: sql`images || ${toJson(fields.images)}::jsonb` } : {}),
+          ...(fields.images !== undefined ? { images: f.mergeJson("images", toJson(fields.images)) } : {}),
           ...(fields.message !== undefined ? { message: fields.message } : {}),
           ...(fields.error !== undefined ? { error: toJson(fields.error) } : {}),
         })
         .where("id", "=", id)
         .execute();
     },
-    activate: (id, { url }) => db.transaction().execute((tx) => activateIn(tx, id, url)),
+    activate: (id, { url }) => db.transaction().execute((tx) => activateIn(tx, f, id, url)),
     async requestCancel(id, reason, phase = "CANCELED") {
       const row = await db
         .updateTable("deployments")
@@ -101,18 +102,18 @@ export function createDeployments(db: Kysely<Database>): Store["deployments"] {
   };
 }
 
-async function activateIn(tx: Queryable, id: string, url: string | undefined) {
-  const deployment = await transitionIn(tx, id, "ACTIVE", { url });
+async function activateIn(tx: Queryable, f: SqlFlavor, id: string, url: string | undefined) {
+  const deployment = await transitionIn(tx, f, id, "ACTIVE", { url });
   const app = await tx
     .selectFrom("apps")
     .select(["active_deployment_id"])
     .where("id", "=", deployment.appId)
-    .forUpdate()
+    .$if(f.rowLocks, (q) => q.forUpdate())
     .executeTakeFirstOrThrow();
-  await tx.updateTable("apps").set({ active_deployment_id: id, updated_at: sql`now()` }).where("id", "=", deployment.appId).execute();
+  await tx.updateTable("apps").set({ active_deployment_id: id, updated_at: f.now }).where("id", "=", deployment.appId).execute();
   let previous: DeploymentRecord | undefined;
   if (app.active_deployment_id && app.active_deployment_id !== id) {
-    previous = await transitionIn(tx, app.active_deployment_id, "SUPERSEDED", {
+    previous = await transitionIn(tx, f, app.active_deployment_id, "SUPERSEDED", {
       message: `replaced by deployment ${id} (${deployment.sha.slice(0, 7)})`,
     });
   }

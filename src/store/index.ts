@@ -1,6 +1,6 @@
 // Berth's durable state: apps, deployments with their steps and logs, webhook deliveries, a small JSON
-// key-value store for reporters, and the deployment queue with per-app leases. PGlite (embedded PostgreSQL in
-// a folder) by default, PostgreSQL when a URL is given; same migrations and queries.
+// key-value store for reporters, and the deployment queue with per-app leases. SQLite (one file in the data
+// folder) by default, PostgreSQL when a URL is given (several replicas); same schema, migrations and queries.
 import type { Kysely } from "kysely";
 import type { Store } from "../core/store.js";
 import { createApps } from "./apps.js";
@@ -21,19 +21,19 @@ export interface SqlStore extends Store {
 }
 
 export async function createStore(opts: StoreOptions): Promise<SqlStore> {
-  const { db, kind } = await openDatabase(opts);
-  await migrate(db, opts.log);
-  opts.log.debug({ kind }, "store open");
+  const { db, flavor, schema } = await openDatabase(opts);
+  await migrate(db, flavor, opts.log, schema);
+  opts.log.debug({ kind: flavor.kind }, "store open");
   return {
-    kind,
+    kind: flavor.kind,
     db,
     close: () => db.destroy(),
     recordDelivery: createRecordDelivery(db),
-    apps: createApps(db),
-    deployments: createDeployments(db),
+    apps: createApps(db, flavor),
+    deployments: createDeployments(db, flavor),
     steps: createSteps(db),
     logs: createLogs(db),
-    state: createState(db),
-    queue: createQueue(db),
+    state: createState(db, flavor),
+    queue: createQueue(db, flavor),
   };
 }

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { DeploymentRecord } from "../core/types.js";
 import type { NewDeployment, Store } from "../core/store.js";
+import type { SqlFlavor } from "./flavor.js";
 import { upsertApp } from "./apps.js";
 import { mustRead, NON_FINAL } from "./deployments.js";
 import { recordFrom, stopReason, toJson } from "./rows.js";
@@ -12,14 +13,14 @@ import { insertDelivery } from "./state.js";
 type Tx = Transaction<Database>;
 
 /** Queued (never started, so step-less) deployments of the app become SUPERSEDED by deployment `id`. */
-async function supersedeQueued(tx: Tx, appId: string, n: NewDeployment, id: string): Promise<DeploymentRecord[]> {
+async function supersedeQueued(tx: Tx, f: SqlFlavor, appId: string, n: NewDeployment, id: string): Promise<DeploymentRecord[]> {
   const rows = await tx
     .updateTable("deployments")
     .set({
       phase: "SUPERSEDED",
       message: `superseded by ${n.sha.slice(0, 7)} (deployment ${id}) before it started`,
-      updated_at: sql`now()`,
-      ended_at: sql`now()`,
+      updated_at: f.now,
+      ended_at: f.now,
     })
     .where("app_id", "=", appId)
     .where("phase", "=", "PENDING_BUILD")
@@ -41,16 +42,17 @@ async function cancelRunningBuild(tx: Tx, appId: string, n: NewDeployment, id: s
   return rows.map((r) => r.id);
 }
 
-async function enqueueIn(tx: Tx, n: NewDeployment) {
+async function enqueueIn(tx: Tx, f: SqlFlavor, n: NewDeployment) {
   if (!(await insertDelivery(tx, n.deliveryId))) return undefined;
-  const app = await upsertApp(tx, n.app, n.branch);
+  const app = await upsertApp(tx, f, n.app, n.branch);
   const id = randomUUID();
-  const superseded = n.supersedeQueued ? await supersedeQueued(tx, app.id, n, id) : [];
+  const superseded = n.supersedeQueued ? await supersedeQueued(tx, f, app.id, n, id) : [];
   const cancelRequested = n.cancelRunningBuild ? await cancelRunningBuild(tx, app.id, n, id) : [];
   const inserted = await tx
     .insertInto("deployments")
     .values({
       id,
+      ...(f.nextSeq ? { seq: f.nextSeq } : {}),
       app_id: app.id,
       kind: n.kind,
       sha: n.sha,
@@ -70,16 +72,16 @@ async function enqueueIn(tx: Tx, n: NewDeployment) {
   return { deployment: recordFrom(inserted, n.app), superseded, cancelRequested };
 }
 
-async function enqueueTeardownIn(tx: Tx, appId: string, reason: string, deliveryId: string | undefined) {
+async function enqueueTeardownIn(tx: Tx, f: SqlFlavor, appId: string, reason: string, deliveryId: string | undefined) {
   if (!(await insertDelivery(tx, deliveryId))) return undefined;
   await tx
     .updateTable("apps")
-    .set({ removed_at: sql`now()`, removed_reason: reason, teardown_pending: true, updated_at: sql`now()` })
+    .set({ removed_at: f.now, removed_reason: reason, teardown_pending: true, updated_at: f.now })
     .where("id", "=", appId)
     .execute();
   const canceled = await tx
     .updateTable("deployments")
-    .set({ phase: "CANCELED", message: `canceled: ${reason}`, updated_at: sql`now()`, ended_at: sql`now()` })
+    .set({ phase: "CANCELED", message: `canceled: ${reason}`, updated_at: f.now, ended_at: f.now })
     .where("app_id", "=", appId)
     .where("phase", "=", "PENDING_BUILD")
     .returning("id")
@@ -93,21 +95,20 @@ async function enqueueTeardownIn(tx: Tx, appId: string, reason: string, delivery
   return canceled.map((r) => r.id);
 }
 
-async function claim(db: Kysely<Database>, workerId: string, leaseMs: number, exclude: string[]) {
+async function claim(db: Kysely<Database>, f: SqlFlavor, workerId: string, leaseMs: number, exclude: string[]) {
   const pendingSeq = sql<string>`(SELECT min(d.seq) FROM deployments d WHERE d.app_id = a.id AND d.phase IN (${sql.join(NON_FINAL)}))`;
   const candidate = db
     .selectFrom("apps as a")
     .select("a.id")
-    .where((eb) => eb.or([eb("a.lease_owner", "is", null), eb("a.lease_expires_at", "<", sql<Date>`now()`)]))
+    .where((eb) => eb.or([eb("a.lease_owner", "is", null), eb("a.lease_expires_at", "<", f.now)]))
     .where((eb) => eb.or([eb("a.teardown_pending", "=", true), eb(pendingSeq, "is not", null)]))
     .$if(exclude.length > 0, (q) => q.where("a.id", "not in", exclude))
     .orderBy(pendingSeq, (ob) => ob.asc().nullsFirst())
     .limit(1)
-    .forUpdate()
-    .skipLocked();
+    .$if(f.rowLocks, (q) => q.forUpdate().skipLocked());
   const claimed = await db
     .updateTable("apps")
-    .set({ lease_owner: workerId, lease_expires_at: sql`now() + ${leaseMs} * interval '1 millisecond'` })
+    .set({ lease_owner: workerId, lease_expires_at: f.later(leaseMs) })
     .where("id", "=", (eb) => eb.selectFrom(candidate.as("c")).select("c.id"))
     .returning(["id", "teardown_pending"])
     .executeTakeFirst();
@@ -125,23 +126,23 @@ async function claim(db: Kysely<Database>, workerId: string, leaseMs: number, ex
   return { appId: claimed.id, deploymentId: next?.id, teardown: next === undefined && claimed.teardown_pending };
 }
 
-export function createQueue(db: Kysely<Database>): Store["queue"] {
+export function createQueue(db: Kysely<Database>, f: SqlFlavor): Store["queue"] {
   return {
     async enqueue(n) {
-      const outcome = await db.transaction().execute((tx) => enqueueIn(tx, n));
+      const outcome = await db.transaction().execute((tx) => enqueueIn(tx, f, n));
       if (!outcome) return { accepted: false, superseded: [], cancelRequested: [] };
       return { accepted: true, ...outcome };
     },
     async enqueueTeardown(appId, reason, deliveryId) {
-      const outcome = await db.transaction().execute((tx) => enqueueTeardownIn(tx, appId, reason, deliveryId));
+      const outcome = await db.transaction().execute((tx) => enqueueTeardownIn(tx, f, appId, reason, deliveryId));
       if (!outcome) return { accepted: false, canceled: [] };
       return { accepted: true, canceled: await Promise.all(outcome.map((id) => mustRead(db, id))) };
     },
-    claim: (workerId, leaseMs, exclude) => claim(db, workerId, leaseMs, exclude),
+    claim: (workerId, leaseMs, exclude) => claim(db, f, workerId, leaseMs, exclude),
     async heartbeat(appId, workerId, leaseMs) {
       const row = await db
         .updateTable("apps")
-        .set({ lease_expires_at: sql`now() + ${leaseMs} * interval '1 millisecond'` })
+        .set({ lease_expires_at: f.later(leaseMs) })
         .where("id", "=", appId)
         .where("lease_owner", "=", workerId)
         .returning("id")
@@ -159,7 +160,7 @@ export function createQueue(db: Kysely<Database>): Store["queue"] {
     async finishTeardown(appId) {
       await db
         .updateTable("apps")
-        .set({ teardown_pending: false, active_deployment_id: null, updated_at: sql`now()` })
+        .set({ teardown_pending: false, active_deployment_id: null, updated_at: f.now })
         .where("id", "=", appId)
         .execute();
     },

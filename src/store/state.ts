@@ -1,6 +1,7 @@
 // Small durable facts: webhook deliveries already seen, and the reporters' JSON key-value state.
-import { sql, type Kysely, type Transaction } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Store } from "../core/store.js";
+import type { SqlFlavor } from "./flavor.js";
 import { toJson } from "./rows.js";
 import type { Database } from "./schema.js";
 
@@ -20,7 +21,7 @@ export function createRecordDelivery(db: Kysely<Database>): Store["recordDeliver
   return (id) => db.transaction().execute((tx) => insertDelivery(tx, id));
 }
 
-export function createState(db: Kysely<Database>): Store["state"] {
+export function createState(db: Kysely<Database>, f: SqlFlavor): Store["state"] {
   return {
     async get<T>(key: string) {
       const row = await db.selectFrom("state").select("value").where("key", "=", key).executeTakeFirst();
@@ -30,7 +31,7 @@ export function createState(db: Kysely<Database>): Store["state"] {
       await db
         .insertInto("state")
         .values({ key, value: toJson(value) })
-        .onConflict((oc) => oc.column("key").doUpdateSet({ value: toJson(value), updated_at: sql`now()` }))
+        .onConflict((oc) => oc.column("key").doUpdateSet({ value: toJson(value), updated_at: f.now }))
         .execute();
     },
     async delete(key) {
