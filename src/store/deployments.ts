@@ -17,7 +17,7 @@ function deploymentQuery(q: Queryable) {
     .select(["a.installation_id", "a.repository", "a.environment"]);
 }
 
-export async function readDeployment(q: Queryable, id: string): Promise<DeploymentInternals | undefined> {
+async function readDeployment(q: Queryable, id: string): Promise<DeploymentInternals | undefined> {
   const row = await deploymentQuery(q).where("d.id", "=", id).executeTakeFirst();
   if (!row) return undefined;
   const steps = await q.selectFrom("steps").selectAll().where("deployment_id", "=", id).orderBy("position").execute();
