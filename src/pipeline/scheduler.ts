@@ -42,8 +42,8 @@ export class Scheduler {
 
   async start(): Promise<void> {
     if (this.accepting) return;
-    // PGlite is one process's database: a lease in it belongs to a Berth that is gone.
-    if (this.o.store.kind === "pglite") await this.o.store.queue.releaseAll();
+    // The embedded store serves one process: a lease in it belongs to a Berth that is gone.
+    if (this.o.store.kind === "sqlite") await this.o.store.queue.releaseAll();
     this.accepting = true;
     this.pollTimer = setInterval(() => this.poke(), this.o.pollMs);
     this.poke();

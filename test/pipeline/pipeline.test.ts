@@ -5,16 +5,17 @@ import { silentLog as quiet } from "../store/open-store.js";
 import type { PipelineEvent } from "../../src/core/types.js";
 import type { MemoryRuntimeOptions } from "../../src/runtime/memory/index.js";
 import { RuntimeError } from "../../src/runtime/runtime.js";
-import { createStore, type SqlStore as Store } from "../../src/store/index.js";
-import { silentLog } from "../store/open-store.js";
-import { gate, harness as makeHarness, pushIntent, sha, SPEC, type Harness } from "./helpers.js";
+import type { TestStore } from "../store/open-store.js";
+import { gate, harness as makeHarness, openPipelineStore, pushIntent, sha, SPEC, type Harness } from "./helpers.js";
 
-// One PGlite for the file (opening one is the slow part); each test gets its own app and pipeline.
-let store: Store;
+// One store for the file; each test gets its own app and pipeline.
+let opened: TestStore;
+let store: TestStore["store"];
 beforeAll(async () => {
-  store = await createStore({ dataDir: "memory://", log: silentLog });
+  opened = await openPipelineStore();
+  store = opened.store;
 });
-afterAll(async () => store.close());
+afterAll(async () => opened.cleanup());
 
 let h: Harness;
 let shop: Harness["app"];
