@@ -113,7 +113,7 @@ describe.skipIf(dockerUnavailable())("buildImage on the real engine", () => {
     expect(saved.includes(Buffer.from(secret))).toBe(false);
   });
 
-  it("reuses the layer cache between deploys and skips it on a force rebuild", async () => {
+  it("reuses the layer cache between deploys and skips it on a force rebuild", { timeout: 120_000 }, async () => {
     const files = { ...nodeApp, "package.json": JSON.stringify({ name: "cache", scripts: { build: "echo built > b.txt" } }) };
     const first = request(repo(files), { runCommand: "node server.js", buildCommand: "date +%s%N > stamp.txt" });
     await buildImage(opts, first);

@@ -167,7 +167,7 @@ describe.skipIf(dockerUnavailable())("Docker runtime on the real engine", () => 
     expect(containersOf("jobs")).toEqual([]);
   });
 
-  it("redeploys a two-instance service under keep-alive load without losing a request", async () => {
+  it("redeploys a two-instance service under keep-alive load without losing a request", { timeout: 120_000 }, async () => {
     const first = await runtime.rollout(rolloutRequest("zero", "v1"));
     expect(first.instances).toHaveLength(2);
     expect((await get(routerPort, "zero.localhost")).body).toBe("v1");
