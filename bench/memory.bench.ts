@@ -3,7 +3,7 @@
 // same Node in the same run. Three points: idle 20 s after /readyz (Docker runtime), with 10 small apps
 // deployed (real containers, which are the engine's children, not Berth's), and after 1,000 webhook deliveries
 // and 100 deployments (the memory runtime, so the phase takes seconds rather than minutes of image builds).
-// BENCH_DATABASE_URL runs Berth on that PostgreSQL instead of the embedded store.
+// BENCH_DATABASE_URL runs Berth on that PostgreSQL instead of the embedded store; BERTH_ROUTER_WORKERS is passed on.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -83,14 +83,18 @@ const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 function report(): void {
   const roles = [...new Set(samples.flatMap((s) => s.tree.map((p) => p.role)))];
   const width = Math.max(...samples.map((s) => s.label.length));
-  console.log(`\n${"".padEnd(width)}  ${roles.map((r) => r.padStart(14)).join("")}${"total".padStart(10)}`);
+  // What `node dist/main.js` (the container, a systemd unit) leaves running: the tree without npm, sh and tsx.
+  const launcher = new Set(["npm", "sh", "tsx"]);
+  console.log(`\n${"".padEnd(width)}  ${roles.map((r) => r.padStart(14)).join("")}${"total".padStart(10)}${"without npm".padStart(13)}`);
   for (const s of samples) {
     const cells = roles.map((role) => {
       const of = s.tree.filter((p) => p.role === role);
       const text = of.length === 0 ? "-" : `${of.length > 1 ? `${of.length}× ` : ""}${mb(of.reduce((n, p) => n + p.rssKb, 0))}`;
       return text.padStart(14);
     });
-    console.log(`${s.label.padEnd(width)}  ${cells.join("")}${mb(s.tree.reduce((n, p) => n + p.rssKb, 0)).padStart(10)}`);
+    const total = mb(s.tree.reduce((n, p) => n + p.rssKb, 0));
+    const own = mb(s.tree.filter((p) => !launcher.has(p.role)).reduce((n, p) => n + p.rssKb, 0));
+    console.log(`${s.label.padEnd(width)}  ${cells.join("")}${total.padStart(10)}${own.padStart(13)}`);
   }
 }
 
@@ -143,6 +147,7 @@ function berthEnv(runtime: "docker" | "memory"): Record<string, string> {
     BERTH_RUNTIME: runtime,
     LOG_LEVEL: "info",
     ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
+    ...(process.env.BERTH_ROUTER_WORKERS ? { BERTH_ROUTER_WORKERS: process.env.BERTH_ROUTER_WORKERS } : {}),
   };
 }
 
@@ -263,7 +268,8 @@ async function main(): Promise<void> {
     for (const j of janitors) j.cleanup();
     await fake.close();
   }
-  console.log(`\nVmRSS summed over each process tree; store: ${process.env.BENCH_DATABASE_URL ? "PostgreSQL (BENCH_DATABASE_URL)" : "embedded default"}`);
+  const store = process.env.BENCH_DATABASE_URL ? "PostgreSQL (BENCH_DATABASE_URL)" : "embedded default";
+  console.log(`\nVmRSS summed over each process tree; store: ${store}; router workers: ${process.env.BERTH_ROUTER_WORKERS ?? "default"}`);
   report();
 }
 
