@@ -4,10 +4,10 @@
 // written next to dist/ and swapped in whole, under a lock, so two starts at once build once and a running
 // Berth never reads a half-written tree. Without src/ (Berth's container image) dist/ is taken as it is.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const dist = join(root, "dist");
@@ -28,7 +28,8 @@ function newestInput() {
   return newest;
 }
 
-function stale() {
+/** Whether dist/ is missing or older than the sources (never, where there are no sources). */
+export function stale() {
   if (!existsSync(join(root, "src"))) return false;
   if (!existsSync(stamp)) return true;
   return newestInput() > statSync(stamp).mtimeMs;
@@ -75,17 +76,22 @@ function acquire() {
   }
 }
 
-const ifStale = process.argv.includes("--if-stale");
-if (!ifStale || stale()) {
-  acquire();
-  try {
-    // Another start may have built while this one waited for the lock.
-    if (!ifStale || stale()) build();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
+function main() {
+  const ifStale = process.argv.includes("--if-stale");
+  if (!ifStale || stale()) {
+    acquire();
+    try {
+      // Another start may have built while this one waited for the lock.
+      if (!ifStale || stale()) build();
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
+  if (!existsSync(join(dist, "main.js"))) {
+    console.error("dist/main.js is missing: run `npm run build`.");
+    process.exit(1);
   }
 }
-if (!existsSync(join(dist, "main.js"))) {
-  console.error("dist/main.js is missing: run `npm run build`.");
-  process.exit(1);
-}
+
+// Run as a script (`node bin/build.js`), not when bin/berth.js imports `stale`.
+if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) main();
