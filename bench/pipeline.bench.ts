@@ -1,4 +1,4 @@
-// Pipeline queue benchmark: 1,000 deploy intents across 100 apps, on PGlite (on disk) and on PostgreSQL
+// Pipeline queue benchmark: 1,000 deploy intents across 100 apps, on SQLite (on disk) and on PostgreSQL
 // (BERTH_TEST_DATABASE_URL or DATABASE_URL, in a throw-away schema). Reports intents enqueued per second
 // against a plain single-row INSERT loop (the peer: the least any durable enqueue can cost), the latency of
 // one dispatch (claiming the next app's work with its lease) with the backlog in place, and how long the
@@ -34,11 +34,12 @@ function intent(i: number): Intent {
 }
 
 async function peerInserts(store: Store): Promise<number> {
-  await sql`CREATE TABLE IF NOT EXISTS bench_peer (id text PRIMARY KEY, app text NOT NULL, sha text NOT NULL, payload jsonb NOT NULL)`.execute(store.db);
+  const json = store.kind === "postgres" ? sql`jsonb` : sql`text`;
+  await sql`CREATE TABLE IF NOT EXISTS bench_peer (id text PRIMARY KEY, app text NOT NULL, sha text NOT NULL, payload ${json} NOT NULL)`.execute(store.db);
   const start = process.hrtime.bigint();
   for (let i = 0; i < INTENTS; i++) {
     const it = intent(i);
-    await sql`INSERT INTO bench_peer (id, app, sha, payload) VALUES (${`p${i}`}, ${it.kind === "deploy" ? it.app.repository : ""}, ${String(i)}, ${JSON.stringify(it)}::jsonb)`.execute(store.db);
+    await sql`INSERT INTO bench_peer (id, app, sha, payload) VALUES (${`p${i}`}, ${it.kind === "deploy" ? it.app.repository : ""}, ${String(i)}, ${JSON.stringify(it)})`.execute(store.db);
   }
   return INTENTS / (ms(start) / 1000);
 }
@@ -94,10 +95,10 @@ async function measure(label: string, store: Store) {
   console.log(`  drain    ${live.length} deployments in ${(drainMs / 1000).toFixed(2)} s = ${(live.length / (drainMs / 1000)).toFixed(1)} deployments/s`);
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), "berth-bench-pglite-"));
-const pglite = await createStore({ dataDir, log });
-await measure("PGlite (on disk)", pglite);
-await pglite.close();
+const dataDir = mkdtempSync(join(tmpdir(), "berth-bench-sqlite-"));
+const sqlite = await createStore({ dataDir, log });
+await measure("SQLite (on disk)", sqlite);
+await sqlite.close();
 rmSync(dataDir, { recursive: true, force: true });
 
 const url = process.env.BERTH_TEST_DATABASE_URL ?? process.env.DATABASE_URL;

@@ -1,10 +1,10 @@
 // The app spec engine: pure (no file system, no network). Text in; a typed, defaulted spec or problems out.
 export { parseAppSpec } from "./parse-app-spec.js";
-export type { Problem, SpecResult, ParseAppSpecOptions } from "./parse-app-spec.js";
+export type { Problem, SpecResult } from "./parse-app-spec.js";
 export { formatProblem } from "./format-problem.js";
 export { isDeployTemplate } from "./is-deploy-template.js";
 export { resolveComponentEnv, findBindables } from "./bindables.js";
-export type { BindContext, BindableRef, ComponentBindings, DatabaseBindings, ResolvedEnv } from "./bindables.js";
+export type { BindContext, DatabaseBindings } from "./bindables.js";
 export { instanceSize, INSTANCE_SIZES, LEGACY_INSTANCE_SIZES } from "./instance-sizes.js";
 export type {
   AppSpec,
@@ -12,15 +12,4 @@ export type {
   WorkerSpec,
   JobSpec,
   StaticSiteSpec,
-  FunctionSpec,
-  DatabaseSpec,
-  EnvVar,
-  HealthCheckSpec,
-  LivenessHealthCheckSpec,
-  ImageSourceSpec,
-  DomainSpec,
-  IngressSpec,
-  AlertSpec,
-  LogDestinationSpec,
-  CorsSpec,
 } from "./schema.js";

@@ -4,7 +4,7 @@
 // path, for every spec with a problem; a spec without one is answered from read-yaml-fast.ts, which must read
 // exactly what this reads.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
-import type { Node, ParsedNode, Range, Scalar } from "yaml";
+import type { Alias, Document, Node, ParsedNode, Range, Scalar, YAMLMap, YAMLSeq } from "yaml";
 
 export type Segment = string | number;
 
@@ -73,125 +73,148 @@ export function readYamlTree(text: string): YamlTree {
     problems.push({ severity: "warning", message: cleanYamlMessage(warning.message), path: [], at: [warning.pos[0], warning.pos[1]] });
   }
 
-  let aliased = 0;
-  let insideAlias = 0;
-  let tooBig = false;
-  const expanding = new Set<Node>();
+  const walker = new TreeWalker(doc, lineCounter, index, problems);
+  const present = doc.contents !== null && doc.contents !== undefined && !(isScalar(doc.contents) && doc.contents.value === null);
+  const data = walker.convert(doc.contents, [], "");
+  // An alias bomb is reported alone: what was converted before the limit is not the document.
+  if (walker.tooBig) return { data: undefined, present, index, lineCounter, problems: problems.filter((p) => p.severity === "error"), syntaxErrors: true };
+  return { data, present, index, lineCounter, problems, syntaxErrors: false };
+}
 
-  const convert = (node: unknown, path: Segment[], at: string, keyRange?: [number, number]): unknown => {
-    if (tooBig) return null;
-    if (insideAlias > 0 && ++aliased > MAX_ALIASED) {
-      tooBig = true;
-      problems.push({ severity: "error", message: `aliases expand to more than ${MAX_ALIASED} values; write the repeated parts out or use fewer aliases`, path: path.slice(0, 1) });
+/** One walk over a parsed document: plain data out, every path's position into the index, problems collected. */
+class TreeWalker {
+  tooBig = false;
+  private aliased = 0;
+  private insideAlias = 0;
+  private readonly expanding = new Set<Node>();
+
+  constructor(
+    private readonly doc: Document.Parsed,
+    private readonly lineCounter: LineCounter,
+    private readonly index: Map<string, Located>,
+    private readonly problems: RawProblem[],
+  ) {}
+
+  convert(node: unknown, path: Segment[], at: string, keyRange?: [number, number]): unknown {
+    if (this.tooBig) return null;
+    if (this.insideAlias > 0 && ++this.aliased > MAX_ALIASED) {
+      this.tooBig = true;
+      this.problems.push({ severity: "error", message: `aliases expand to more than ${MAX_ALIASED} values; write the repeated parts out or use fewer aliases`, path: path.slice(0, 1) });
       return null;
     }
     if (node === null || node === undefined) {
-      if (keyRange) index.set(at, { key: keyRange, value: keyRange, collection: false });
+      if (keyRange) this.index.set(at, { key: keyRange, value: keyRange, collection: false });
       return null;
     }
-    if (isAlias(node)) {
-      const target = node.resolve(doc);
-      const here = offsets(node.range);
-      if (!target) {
-        problems.push({ severity: "error", message: `alias *${node.source} has no anchor &${node.source} before it`, path, at: here });
-        return null;
-      }
-      if (expanding.has(target)) {
-        problems.push({ severity: "error", message: `alias *${node.source} refers to the node that contains it`, path, at: here });
-        return null;
-      }
-      expanding.add(target);
-      insideAlias++;
-      const value = convert(target, path, at, keyRange);
-      insideAlias--;
-      expanding.delete(target);
-      const entry = index.get(at);
-      if (entry) entry.value = here;
-      return value;
-    }
-    if (isScalar(node)) {
-      const value = node.value;
-      const plain = typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value === null;
-      // YAML 1.1 timestamps and binaries decode to objects; App Platform sees them as the text written.
-      const data = plain ? value : typeof value === "bigint" ? Number(value) : (node.source ?? String(value));
-      index.set(at, {
-        key: keyRange,
-        value: offsets(node.range),
-        source: typeof node.source === "string" && node.type === "PLAIN" ? node.source : undefined,
-        collection: false,
-      });
-      return data;
-    }
-    if (isMap(node)) {
-      const self: Located = { key: keyRange, value: offsets(node.range), collection: true };
-      const out: Record<string, unknown> = {};
-      const firstSeen = new Map<string, number>();
-      // Merge keys first so keys written in the map itself override merged ones, as YAML 1.1 says.
-      for (const pair of node.items) {
-        if (!isMergeKey(pair.key)) continue;
-        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
-        for (const source of sources) {
-          const merged = convert(source, path, at);
-          if (typeof merged !== "object" || merged === null || Array.isArray(merged)) {
-            problems.push({ severity: "error", message: "a << merge key takes a mapping or a list of mappings", path, at: offsets(pair.key.range) });
-            continue;
-          }
-          for (const [k, v] of Object.entries(merged)) if (!Object.hasOwn(out, k)) setKey(out, k, v);
-        }
-      }
-      // Converting a merged mapping indexed it at this path; this mapping is what is written here.
-      index.set(at, self);
-      for (const pair of node.items) {
-        const keyNode = pair.key as ParsedNode | null;
-        if (isMergeKey(keyNode)) continue;
-        const keyAt = offsets(keyNode?.range);
-        if (!isScalar(keyNode) || typeof keyNode.value === "object") {
-          problems.push({ severity: "error", message: "keys must be plain words, not lists, mappings or null", path, at: keyAt });
-          continue;
-        }
-        const key = String(keyNode.value);
-        const childPath = [...path, key];
-        const first = firstSeen.get(key);
-        if (first !== undefined) {
-          problems.push({
-            severity: "error",
-            message: `duplicate key "${key}" (first set on line ${lineCounter.linePos(first).line}); remove one`,
-            path: childPath,
-            at: keyAt,
-          });
-          continue;
-        }
-        firstSeen.set(key, keyAt[0]);
-        const value = convert(pair.value, childPath, at === "" ? key : `${at}.${key}`, keyAt);
-        // Go's decoder leaves a field untouched for `key:` with nothing after it, so null means absent.
-        if (value === null) {
-          if (Object.hasOwn(out, key)) delete out[key];
-          continue;
-        }
-        setKey(out, key, value);
-      }
-      return out;
-    }
-    if (isSeq(node)) {
-      index.set(at, { key: keyRange, value: offsets(node.range), collection: true });
-      return node.items.map((item, i) => {
-        if (isPair(item)) {
-          const key = isScalar(item.key) ? String(item.key.value) : "";
-          const obj: Record<string, unknown> = {};
-          setKey(obj, key, convert(item.value, [...path, i, key], `${at}[${i}].${key}`));
-          return obj;
-        }
-        return convert(item, [...path, i], `${at}[${i}]`);
-      });
-    }
+    if (isAlias(node)) return this.alias(node, path, at, keyRange);
+    if (isScalar(node)) return this.scalar(node, at, keyRange);
+    if (isMap(node)) return this.map(node, path, at, keyRange);
+    if (isSeq(node)) return this.seq(node, path, at, keyRange);
     return null;
-  };
+  }
 
-  const present = doc.contents !== null && doc.contents !== undefined && !(isScalar(doc.contents) && doc.contents.value === null);
-  const data = convert(doc.contents, [], "");
-  // An alias bomb is reported alone: what was converted before the limit is not the document.
-  if (tooBig) return { data: undefined, present, index, lineCounter, problems: problems.filter((p) => p.severity === "error"), syntaxErrors: true };
-  return { data, present, index, lineCounter, problems, syntaxErrors: false };
+  private alias(node: Alias, path: Segment[], at: string, keyRange?: [number, number]): unknown {
+    const target = node.resolve(this.doc);
+    const here = offsets(node.range);
+    if (!target) {
+      this.problems.push({ severity: "error", message: `alias *${node.source} has no anchor &${node.source} before it`, path, at: here });
+      return null;
+    }
+    if (this.expanding.has(target)) {
+      this.problems.push({ severity: "error", message: `alias *${node.source} refers to the node that contains it`, path, at: here });
+      return null;
+    }
+    this.expanding.add(target);
+    this.insideAlias++;
+    const value = this.convert(target, path, at, keyRange);
+    this.insideAlias--;
+    this.expanding.delete(target);
+    const entry = this.index.get(at);
+    if (entry) entry.value = here;
+    return value;
+  }
+
+  private scalar(node: Scalar, at: string, keyRange?: [number, number]): unknown {
+    const value = node.value;
+    const plain = typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value === null;
+    // YAML 1.1 timestamps and binaries decode to objects; App Platform sees them as the text written.
+    const data = plain ? value : typeof value === "bigint" ? Number(value) : (node.source ?? String(value));
+    this.index.set(at, {
+      key: keyRange,
+      value: offsets(node.range),
+      source: typeof node.source === "string" && node.type === "PLAIN" ? node.source : undefined,
+      collection: false,
+    });
+    return data;
+  }
+
+  private map(node: YAMLMap, path: Segment[], at: string, keyRange?: [number, number]): unknown {
+    const self: Located = { key: keyRange, value: offsets(node.range), collection: true };
+    const out: Record<string, unknown> = {};
+    this.mergeInto(out, node, path, at);
+    // Converting a merged mapping indexed it at this path; this mapping is what is written here.
+    this.index.set(at, self);
+    const firstSeen = new Map<string, number>();
+    for (const pair of node.items) {
+      const keyNode = pair.key as ParsedNode | null;
+      if (isMergeKey(keyNode)) continue;
+      const keyAt = offsets(keyNode?.range);
+      if (!isScalar(keyNode) || typeof keyNode.value === "object") {
+        this.problems.push({ severity: "error", message: "keys must be plain words, not lists, mappings or null", path, at: keyAt });
+        continue;
+      }
+      const key = String(keyNode.value);
+      const childPath = [...path, key];
+      const first = firstSeen.get(key);
+      if (first !== undefined) {
+        this.problems.push({
+          severity: "error",
+          message: `duplicate key "${key}" (first set on line ${this.lineCounter.linePos(first).line}); remove one`,
+          path: childPath,
+          at: keyAt,
+        });
+        continue;
+      }
+      firstSeen.set(key, keyAt[0]);
+      const value = this.convert(pair.value, childPath, at === "" ? key : `${at}.${key}`, keyAt);
+      // Go's decoder leaves a field untouched for `key:` with nothing after it, so null means absent.
+      if (value === null) {
+        if (Object.hasOwn(out, key)) delete out[key];
+        continue;
+      }
+      setKey(out, key, value);
+    }
+    return out;
+  }
+
+  /** Merge keys first, so keys written in the map itself override merged ones, as YAML 1.1 says. */
+  private mergeInto(out: Record<string, unknown>, node: YAMLMap, path: Segment[], at: string): void {
+    for (const pair of node.items) {
+      if (!isMergeKey(pair.key)) continue;
+      const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const source of sources) {
+        const merged = this.convert(source, path, at);
+        if (typeof merged !== "object" || merged === null || Array.isArray(merged)) {
+          this.problems.push({ severity: "error", message: "a << merge key takes a mapping or a list of mappings", path, at: offsets(pair.key.range) });
+          continue;
+        }
+        for (const [k, v] of Object.entries(merged)) if (!Object.hasOwn(out, k)) setKey(out, k, v);
+      }
+    }
+  }
+
+  private seq(node: YAMLSeq, path: Segment[], at: string, keyRange?: [number, number]): unknown {
+    this.index.set(at, { key: keyRange, value: offsets(node.range), collection: true });
+    return node.items.map((item, i) => {
+      if (isPair(item)) {
+        const key = isScalar(item.key) ? String(item.key.value) : "";
+        const obj: Record<string, unknown> = {};
+        setKey(obj, key, this.convert(item.value, [...path, i, key], `${at}[${i}].${key}`));
+        return obj;
+      }
+      return this.convert(item, [...path, i], `${at}[${i}]`);
+    });
+  }
 }
 
 /** yaml marks a `<<` merge key (YAML 1.1) with a symbol value. */

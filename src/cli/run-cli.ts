@@ -1,21 +1,9 @@
 // The `berth` command line as a function of its arguments and its surroundings, so tests and other entry
 // points can drive it. Commands are a table: a new subcommand is one more entry.
+import { EXIT, type CliIo, type Command } from "./command.js";
 import { specCommands } from "./spec-commands.js";
 
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  readFile: (path: string) => Promise<string>;
-}
-
-export interface Command {
-  summary: string;
-  usage: string;
-  run: (args: string[], io: CliIo) => Promise<number>;
-}
-
-/** Exit codes: 0 success, 1 the input has problems, 2 the command could not run (usage, unreadable file). */
-export const EXIT = { ok: 0, problems: 1, failure: 2 } as const;
+export type { CliIo } from "./command.js";
 
 const groups: Record<string, { summary: string; commands: Record<string, Command> }> = {
   spec: { summary: "check and show an app spec (.do/app.yaml) offline", commands: specCommands },

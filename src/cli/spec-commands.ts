@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
 import { formatProblem, isDeployTemplate, parseAppSpec, type Problem, type SpecResult } from "../app-spec/index.js";
-import { EXIT, type CliIo, type Command } from "./run-cli.js";
+import { EXIT, type CliIo, type Command } from "./command.js";
 
 const DEFAULT_PATH = ".do/app.yaml";
 

@@ -36,6 +36,11 @@ export function isFinal(phase: Phase): boolean {
   return !NON_FINAL_PHASES.includes(phase);
 }
 
+/** Whether `a` comes before `b` in the order a deployment moves through the phases (PHASES' order). */
+export function isBefore(a: Phase, b: Phase): boolean {
+  return PHASES.indexOf(a) < PHASES.indexOf(b);
+}
+
 export function canTransition(from: Phase, to: Phase): boolean {
   return TRANSITIONS[from].includes(to);
 }

@@ -1,10 +1,24 @@
 // One redactor for every layer (pipeline logs, runtime output, GitHub reports), built from every secret in play (SECRET envs, database credentials, the
-// source provider's installation tokens). It replaces each secret, and its base64, URL-encoded and
-// JSON-escaped forms, with [REDACTED]; GitHub tokens are recognised by shape even when nobody registered them.
+// source provider's installation tokens). It replaces each secret, and its base64, hex, URL-encoded and
+// JSON-escaped forms, in any letter case, with [REDACTED]; GitHub tokens are recognised by shape even when
+// nobody registered them.
 // A stream variant holds back just enough text that a secret split across two chunks is still caught, the way
 // GitHub Actions masks secrets in job output.
 
 export const REDACTED = "[REDACTED]";
+
+/**
+ * Secrets shorter than this (ignoring surrounding blanks) are not redacted. Masking `on` everywhere turns
+ * "container online" into "c[REDACTED]tainer [REDACTED]line": every log line is mangled, and the pattern of
+ * holes spells the secret out to anyone reading. Such a secret is left alone and reported instead
+ * (`tooShort`, or what `Redactor.add` returns), so the caller can tell the operator to choose a longer one.
+ */
+export const MIN_SECRET_LENGTH = 6;
+
+/** The values too short to redact safely; the empty string means "no value" and is not reported. */
+export function tooShort(secrets: Iterable<string>): string[] {
+  return [...secrets].filter((s) => typeof s === "string" && s !== "" && s.trim().length < MIN_SECRET_LENGTH);
+}
 
 // ghp_/gho_/ghu_/ghs_/ghr_ tokens are 40 characters, fine-grained PATs 93; allow some growth.
 const GITHUB_TOKEN = /\b(?:gh[pousr]_[A-Za-z0-9]{36,251}|github_pat_[A-Za-z0-9_]{22,244})\b/;
@@ -17,10 +31,13 @@ function escapeRegExp(text: string): string {
 /**
  * Forms a secret takes in output. A base64 encoder writes the secret differently depending on where it falls
  * in a 3-byte group, so the forms for offsets 1 and 2 are included with their unstable edge characters cut.
+ * Hex needs no such care (each byte is two digits wherever it falls); letter case is left to the matcher.
  */
 export function secretForms(secret: string): string[] {
-  const forms = new Set<string>([secret]);
+  // Upper-casing can change the length (ß → SS), which a case-insensitive match alone would miss.
+  const forms = new Set<string>([secret, secret.toUpperCase(), secret.toLowerCase()]);
   const bytes = Buffer.from(secret, "utf8");
+  forms.add(bytes.toString("hex"));
   forms.add(bytes.toString("base64"));
   forms.add(bytes.toString("base64url"));
   for (let offset = 0; offset < 3; offset++) {
@@ -37,10 +54,13 @@ export function secretForms(secret: string): string[] {
   forms.add(JSON.stringify(secret).slice(1, -1));
   // A multi-line secret (a PEM key) shows up one line at a time in line-oriented logs.
   if (secret.includes("\n")) {
-    for (const line of secret.split(/\r?\n/)) if (line.trim().length >= 4) forms.add(line);
+    for (const line of secret.split(/\r?\n/)) if (line.trim().length >= MIN_SECRET_LENGTH) forms.add(line);
   }
   return [...forms].filter((f) => f.length > 0);
 }
+
+/** What a layer that only redacts needs: one text in, the same text with every secret replaced out. */
+export type Redact = (text: string) => string;
 
 export interface RedactStream {
   /** Redacted text that is safe to emit now (possibly shorter than what was written). */
@@ -51,29 +71,33 @@ export interface RedactStream {
 
 export interface Redactor {
   redact(text: string): string;
-  /** Register more secrets (a token minted mid-deployment). */
-  add(secrets: Iterable<string>): void;
+  /** Register more secrets (a token minted mid-deployment); returns those too short to redact (see MIN_SECRET_LENGTH). */
+  add(secrets: Iterable<string>): string[];
   stream(): RedactStream;
 }
 
 export function createRedactor(secrets: Iterable<string> = []): Redactor {
   const forms = new Set<string>();
-  let pattern: RegExp = new RegExp(GITHUB_TOKEN.source, "g");
+  let pattern: RegExp = new RegExp(GITHUB_TOKEN.source, "gi");
   let holdBack = GITHUB_TOKEN_MAX;
 
   function rebuild() {
     const sorted = [...forms].sort((a, b) => b.length - a.length);
     const alternatives = [...sorted.map(escapeRegExp), GITHUB_TOKEN.source];
-    pattern = new RegExp(alternatives.join("|"), "g");
+    // Case-insensitive: a secret printed upper-cased, upper-case hex or %2f-style escapes are still the secret.
+    pattern = new RegExp(alternatives.join("|"), "gi");
     holdBack = Math.max(GITHUB_TOKEN_MAX, ...sorted.map((f) => f.length)) - 1;
   }
 
-  function add(values: Iterable<string>) {
-    for (const value of values) {
-      if (typeof value !== "string" || value.trim() === "") continue;
+  function add(values: Iterable<string>): string[] {
+    const all = [...values];
+    const short = tooShort(all);
+    for (const value of all) {
+      if (typeof value !== "string" || value.trim().length < MIN_SECRET_LENGTH) continue;
       for (const form of secretForms(value)) forms.add(form);
     }
     rebuild();
+    return short;
   }
 
   function redact(text: string): string {

@@ -67,7 +67,7 @@ export interface Claim {
 }
 
 export interface Store {
-  readonly kind: "pglite" | "postgres";
+  readonly kind: "sqlite" | "postgres";
   close(): Promise<void>;
   /** true the first time this webhook delivery id is seen. */
   recordDelivery(id: string): Promise<boolean>;
@@ -119,7 +119,7 @@ export interface Store {
     finishTeardown(appId: string): Promise<void>;
     /** The stop request on a deployment (JSON `{ phase, message }`), if any. */
     stopRequest(deploymentId: string): Promise<string | undefined>;
-    /** Drop every lease (PGlite: only this process can hold one). */
+    /** Drop every lease (SQLite: only this process can hold one). */
     releaseAll(): Promise<void>;
     pending(): Promise<number>;
   };

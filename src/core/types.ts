@@ -81,6 +81,8 @@ export interface DeploymentError {
   component?: string;
   /** Markdown a person reads (the check run's summary): the offending value and what to do. */
   markdown?: string;
+  /** The runtime gave up waiting (build timeout, job timeout, health check out of time): GitHub's `timed_out`. */
+  timedOut?: boolean;
 }
 
 export type PipelineEvent =

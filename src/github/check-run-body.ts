@@ -5,8 +5,8 @@ import type { DeploymentRecord, Phase, StepRecord } from "../core/types.js";
 export const OUTPUT_LIMIT = 65_535;
 export const ANNOTATIONS_PER_REQUEST = 50;
 
-export type CheckStatus = "queued" | "in_progress" | "completed";
-export type CheckConclusion = "success" | "failure" | "cancelled" | "timed_out";
+type CheckStatus = "queued" | "in_progress" | "completed";
+type CheckConclusion = "success" | "failure" | "cancelled" | "timed_out";
 
 export interface CheckRunState {
   name: string;
@@ -16,7 +16,7 @@ export interface CheckRunState {
   actions?: { label: string; description: string; identifier: string }[];
 }
 
-export const CHECK_ACTIONS = {
+const CHECK_ACTIONS = {
   redeploy: { label: "Redeploy", description: "Deploy this commit again", identifier: "redeploy" },
   rebuild: { label: "Force rebuild", description: "Rebuild every image without cache", identifier: "rebuild" },
   rollback: { label: "Roll back here", description: "Serve this deployment again", identifier: "rollback" },
@@ -24,7 +24,7 @@ export const CHECK_ACTIONS = {
 
 const PHASE_ORDER: Phase[] = ["PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING", "ACTIVE"];
 
-export function checkRunName(environment: string): string {
+function checkRunName(environment: string): string {
   return `Berth (${environment})`;
 }
 
@@ -47,17 +47,17 @@ function statusOf(phase: Phase): CheckStatus {
   return "completed";
 }
 
-const TIMED_OUT = /\btimed? ?out\b/i;
+/** The runtime said the step ran out of time (the stored error's `timedOut`); the text is never read for it. */
+function timedOut(deployment: DeploymentRecord): boolean {
+  return deployment.error?.timedOut === true;
+}
 
 function conclusionOf(deployment: DeploymentRecord): CheckConclusion | undefined {
   switch (deployment.phase) {
     case "ACTIVE":
       return "success";
     case "ERROR":
-      // The contract gives steps no failure code; a step that ran out of time says so in its message.
-      return failingStep(deployment)?.message && TIMED_OUT.test(failingStep(deployment)?.message ?? "")
-        ? "timed_out"
-        : "failure";
+      return timedOut(deployment) ? "timed_out" : "failure";
     case "CANCELED":
     case "SUPERSEDED":
       return "cancelled";
@@ -66,8 +66,11 @@ function conclusionOf(deployment: DeploymentRecord): CheckConclusion | undefined
   }
 }
 
+/** The step that failed: the one the error names, else the first that ended in ERROR. */
 export function failingStep(deployment: DeploymentRecord): StepRecord | undefined {
-  return deployment.steps.find((s) => s.status === "ERROR");
+  const named = deployment.error?.step;
+  const steps = deployment.steps;
+  return (named && steps.find((s) => s.name === named && s.status === "ERROR")) || steps.find((s) => s.status === "ERROR");
 }
 
 function stepLabel(step: StepRecord): string {
@@ -123,6 +126,12 @@ function title(deployment: DeploymentRecord): string {
   }
 }
 
+/** What went wrong, in the error's own Markdown when the pipeline wrote some, else the message quoted. */
+function explanation(deployment: DeploymentRecord): string {
+  if (deployment.phase === "ERROR" && deployment.error?.markdown) return deployment.error.markdown;
+  return deployment.message ? `> ${deployment.message.replace(/\n/g, "\n> ")}` : "";
+}
+
 export interface CheckRunBodyOptions {
   /** The failing step's last log lines, already redacted. */
   logTail?: string[];
@@ -139,7 +148,7 @@ export function checkRunState(deployment: DeploymentRecord, options: CheckRunBod
     phaseLine(deployment),
     `Commit \`${deployment.sha.slice(0, 7)}\` on \`${deployment.branch}\`, deployment \`${deployment.id}\`.`,
     deployment.url && deployment.phase === "ACTIVE" ? `Live at ${deployment.url}` : "",
-    deployment.message ? `> ${deployment.message.replace(/\n/g, "\n> ")}` : "",
+    explanation(deployment),
     rows.length ? ["| Step | Status | Time | Detail |", "|---|---|---|---|", ...rows].join("\n") : "",
   ]
     .filter(Boolean)

@@ -7,8 +7,8 @@ import type { KeyValueState } from "../core/ports.js";
 import { checkRunState, failingStep } from "./check-run-body.js";
 import { CoalescingQueue } from "./coalescing-queue.js";
 import type { InstallationAuth } from "./octokit.js";
-import type { Redact } from "./redact.js";
-import { splitRepository } from "./source.js";
+import type { Redact } from "../core/redact.js";
+import { splitRepository } from "./repository.js";
 import type { InstallationWriteQueue } from "./write-queue.js";
 
 export interface ReporterOptions {

@@ -5,13 +5,13 @@ import type { CommandOrigin, CommandResults } from "../core/ports.js";
 import type { DeploymentRecord, PipelineEvent } from "../core/types.js";
 import { CoalescingQueue } from "./coalescing-queue.js";
 import { DEFAULT_RETRY_DELAYS_MS, type ReporterOptions } from "./check-run-reporter.js";
-import { splitRepository } from "./source.js";
+import { splitRepository } from "./repository.js";
 
 export const commandResultKey = (deploymentId: string) => `github:command:${deploymentId}`;
 
 const FINAL = new Set(["ACTIVE", "ERROR", "CANCELED", "SUPERSEDED"]);
 
-export function commandResultText(origin: CommandOrigin, d: DeploymentRecord): string {
+function commandResultText(origin: CommandOrigin, d: DeploymentRecord): string {
   const outcome =
     d.phase === "ACTIVE"
       ? d.url

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { AppKey, DeploymentRecord, Phase, PipelineEvent } from "../core/types.js";
 import { CoalescingQueue } from "./coalescing-queue.js";
 import { DEFAULT_RETRY_DELAYS_MS, type ReporterOptions } from "./check-run-reporter.js";
-import { splitRepository } from "./source.js";
+import { splitRepository } from "./repository.js";
 
 export type DeploymentState = "queued" | "in_progress" | "success" | "failure" | "error" | "inactive";
 
@@ -14,9 +14,9 @@ export const githubDeploymentKey = (deploymentId: string) => `github:deployment:
 export const environmentKey = (app: AppKey) =>
   `github:environment:${app.installationId}/${app.repository}/${app.environment}`;
 
-export const isPreview = (environment: string) => /^pr-\d+$/.test(environment);
+const isPreview = (environment: string) => /^pr-\d+$/.test(environment);
 
-export function deploymentStateOf(phase: Phase, wasActive: boolean): DeploymentState {
+function deploymentStateOf(phase: Phase, wasActive: boolean): DeploymentState {
   switch (phase) {
     case "PENDING_BUILD":
       return "queued";
@@ -51,7 +51,7 @@ function describe(deployment: DeploymentRecord, state: DeploymentState): string 
  * The statuses to post to reach `state` from `sent`: updates are coalesced (latest state wins), yet a
  * deployment on GitHub should still read queued → in_progress → its outcome, so skipped steps are filled in.
  */
-export function statusesToSend(sent: DeploymentState | undefined, state: DeploymentState): DeploymentState[] {
+function statusesToSend(sent: DeploymentState | undefined, state: DeploymentState): DeploymentState[] {
   if (state === "inactive") return [state];
   const rank = (s: DeploymentState) => (s === "queued" ? 0 : s === "in_progress" ? 1 : 2);
   const from = sent === undefined ? 0 : rank(sent) + 1;

@@ -23,7 +23,7 @@ export interface BerthOctokitOptions {
  * otherwise hold its installation's write queue forever. Only the wait for the response is limited: a large
  * tarball may take longer to stream, under the caller's own signal.
  */
-export function fetchWithResponseTimeout(ms: number): typeof fetch {
+function fetchWithResponseTimeout(ms: number): typeof fetch {
   return async (input, init = {}) => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error(`GitHub did not answer within ${ms} ms`)), ms);

@@ -4,14 +4,14 @@ import type { PipelineEvent } from "../core/types.js";
 import type { DeploymentRecord } from "../core/types.js";
 import { CoalescingQueue } from "./coalescing-queue.js";
 import { DEFAULT_RETRY_DELAYS_MS, type ReporterOptions } from "./check-run-reporter.js";
-import { splitRepository } from "./source.js";
+import { splitRepository } from "./repository.js";
 
 export const previewCommentKey = (installationId: number, repository: string, number: number) =>
   `github:pr-comment:${installationId}/${repository}#${number}`;
 
 const MARKER = "<!-- berth:preview -->";
 
-export function previewNumber(environment: string): number | null {
+function previewNumber(environment: string): number | null {
   const match = /^pr-(\d+)$/.exec(environment);
   return match ? Number(match[1]) : null;
 }
@@ -27,7 +27,7 @@ const STATUS: Record<DeploymentRecord["phase"], string> = {
   SUPERSEDED: "⏭️ Superseded by a newer commit",
 };
 
-export function previewCommentBody(deployment: DeploymentRecord, detailsUrl?: string): string {
+function previewCommentBody(deployment: DeploymentRecord, detailsUrl?: string): string {
   const rows = [
     `| Status | ${STATUS[deployment.phase]} |`,
     `| Commit | \`${deployment.sha.slice(0, 7)}\` |`,
@@ -38,7 +38,7 @@ export function previewCommentBody(deployment: DeploymentRecord, detailsUrl?: st
   return [MARKER, "### Berth preview", "", "| | |", "|---|---|", ...rows].join("\n");
 }
 
-export function previewNoticeBody(text: string): string {
+function previewNoticeBody(text: string): string {
   return [MARKER, "### Berth preview", "", text].join("\n");
 }
 

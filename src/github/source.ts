@@ -8,43 +8,10 @@ import * as tar from "tar";
 import type { FetchedSpec, SourceProvider } from "../core/ports.js";
 import type { AppKey } from "../core/types.js";
 import type { GitHub, InstallationAuth } from "./octokit.js";
-
-/** Where a repository's spec may live, in the order Berth looks (App Platform's two file forms). */
-export const SPEC_PATHS = [".do/app.yaml", ".do/deploy.template.yaml"] as const;
+import { readSpecAt } from "./read-spec.js";
+import { splitRepository } from "./repository.js";
 
 const MAX_TOKENS_KEPT = 50;
-
-export function splitRepository(repository: string): { owner: string; repo: string } {
-  const [owner, repo, ...rest] = repository.split("/");
-  if (!owner || !repo || rest.length > 0) throw new Error(`"${repository}" is not an owner/name repository`);
-  return { owner, repo };
-}
-
-export function isNotFound(err: unknown): boolean {
-  return typeof err === "object" && err !== null && (err as { status?: number }).status === 404;
-}
-
-/** The spec at `ref`, or null when the repository has neither spec file. */
-export async function readSpecAt(
-  github: GitHub,
-  repository: string,
-  ref: string,
-  signal?: AbortSignal,
-): Promise<FetchedSpec | null> {
-  const { owner, repo } = splitRepository(repository);
-  for (const path of SPEC_PATHS) {
-    try {
-      const { data } = await github.rest.repos.getContent({ owner, repo, path, ref, request: { signal } });
-      if (Array.isArray(data) || data.type !== "file" || !("content" in data)) {
-        throw new Error(`${repository}@${ref.slice(0, 7)}: ${path} is not a file`);
-      }
-      return { path, text: Buffer.from(data.content, (data.encoding as BufferEncoding) || "base64").toString("utf8") };
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
-  return null;
-}
 
 export class GitHubSource implements SourceProvider {
   readonly #auth: InstallationAuth;

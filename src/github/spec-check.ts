@@ -4,11 +4,11 @@ import type { FetchedSpec } from "../core/ports.js";
 import type { SpecProblem } from "../core/ports.js";
 import { ANNOTATIONS_PER_REQUEST, OUTPUT_LIMIT } from "./check-run-body.js";
 import type { GitHub } from "./octokit.js";
-import type { Redact } from "./redact.js";
-import { splitRepository } from "./source.js";
+import type { Redact } from "../core/redact.js";
+import { splitRepository } from "./repository.js";
 import type { InstallationWriteQueue } from "./write-queue.js";
 
-export const SPEC_CHECK_NAME = "spec";
+const SPEC_CHECK_NAME = "spec";
 export const SPEC_CHECK_EXTERNAL_ID = "berth:spec";
 
 export interface Annotation {
@@ -57,7 +57,7 @@ export interface SpecCheckBody {
   batches: Annotation[][];
 }
 
-export function specCheckBody(spec: FetchedSpec, problems: SpecProblem[]): SpecCheckBody {
+function specCheckBody(spec: FetchedSpec, problems: SpecProblem[]): SpecCheckBody {
   const errors = problems.filter((p) => p.severity === "error").length;
   const warnings = problems.length - errors;
   const annotations = problems.map((p) => annotationFor(spec.path, p));

@@ -4,9 +4,12 @@
 // even when several replicas run the check.
 import type { Logger } from "pino";
 import type { GitHub, InstallationAuth } from "../github/octokit.js";
-import { isNotFound, readSpecAt, splitRepository } from "../github/source.js";
-import { gateKey, otherSuites, waitsForChecks } from "./act.js";
+import { readParsedSpec } from "../github/read-spec.js";
+import { isNotFound, splitRepository } from "../github/repository.js";
 import type { AppsPort, KeyValueState, PipelinePort, SpecParser } from "../core/ports.js";
+import type { AppKey } from "../core/types.js";
+import { gateKey, otherSuites, waitsForChecks } from "./gate.js";
+import { productionBranch } from "./production-branch.js";
 import { componentsOn, deployBranch } from "./spec-view.js";
 
 export interface CatchUpOptions {
@@ -38,6 +41,15 @@ async function checksVerdict(github: GitHub, repository: string, sha: string, ap
   return others.length === 0 || running ? "wait" : "deploy";
 }
 
+/** The pipeline dedupes on the id, so replicas that catch up at once deploy the commit once. */
+async function submitCatchUp(o: CatchUpOptions, app: AppKey, branch: string, sha: string): Promise<boolean> {
+  const { accepted } = await o.pipeline.submit(
+    { kind: "deploy", app, branch, sha, cause: { type: "catch_up", sha } },
+    { deliveryId: `catch-up:${app.installationId}/${app.repository}@${sha}` },
+  );
+  return accepted;
+}
+
 export interface CatchUpResult {
   checked: number;
   deployed: string[];
@@ -64,19 +76,14 @@ async function discover(o: CatchUpOptions, appAuth: () => Promise<GitHub>, resul
       if (seen.get(key) === stamp) continue;
       const log = o.log.child({ repository: repo.full_name });
       try {
-        const fetched = await readSpecAt(github, repo.full_name, repo.default_branch);
+        const read = await readParsedSpec(github, o.parseSpec, repo.full_name, repo.default_branch);
         seen.set(key, stamp);
-        if (!fetched) continue;
-        const parsed = o.parseSpec(fetched.text, { template: fetched.path.endsWith("deploy.template.yaml") });
-        const branch = (parsed.spec && deployBranch(parsed.spec, repo.full_name)) ?? repo.default_branch;
+        if (!read) continue;
+        const branch = (read.spec && deployBranch(read.spec, repo.full_name)) ?? repo.default_branch;
         const { owner, repo: name } = splitRepository(repo.full_name);
         const head = (await github.rest.repos.getBranch({ owner, repo: name, branch })).data.commit.sha;
         const appKey = { installationId: installation.id, repository: repo.full_name, environment: "production" };
-        const { accepted } = await o.pipeline.submit(
-          { kind: "deploy", app: appKey, branch, sha: head, cause: { type: "catch_up", sha: head } },
-          { deliveryId: `catch-up:${installation.id}/${repo.full_name}@${head}` },
-        );
-        if (accepted) {
+        if (await submitCatchUp(o, appKey, branch, head)) {
           result.deployed.push(`${repo.full_name}@${head}`);
           log.info({ sha: head, branch }, "found a repository with a spec that Berth did not manage; deploying it");
         }
@@ -99,22 +106,25 @@ export async function catchUp(o: CatchUpOptions): Promise<CatchUpResult> {
   }
   const apps = (await o.apps.list()).filter((a) => a.key.environment === "production" && !a.removedAt);
   for (const app of apps) {
-    const log = o.log.child({ repository: app.key.repository, branch: app.branch });
+    let log = o.log.child({ repository: app.key.repository, branch: app.branch });
     result.checked += 1;
     try {
       const github = await o.auth(app.key.installationId);
       const { owner, repo } = splitRepository(app.key.repository);
-      const { data: branch } = await github.rest.repos.getBranch({ owner, repo, branch: app.branch });
+      // The record's branch only when the default branch's spec names none: a record can be out of date.
+      const atDefault = await readParsedSpec(github, o.parseSpec, app.key.repository);
+      const production = (await productionBranch(app.key.repository, atDefault, async () => app.branch)) ?? app.branch;
+      if (production !== app.branch) log = log.child({ branch: production, recorded: app.branch });
+      const { data: branch } = await github.rest.repos.getBranch({ owner, repo, branch: production });
       const head = branch.commit.sha;
       if (head === app.activeSha) continue;
       const known = await o.pipeline.listDeployments(app.key);
       if (known.some((d) => d.sha === head)) continue;
       if (o.state && (await o.state.get(gateKey(app.key.installationId, app.key.repository, head)))) continue;
       // Only what a push would have deployed: the spec at the head must still deploy this branch on push.
-      const fetched = await readSpecAt(github, app.key.repository, head);
-      const parsed = fetched ? o.parseSpec(fetched.text, { template: fetched.path.endsWith("deploy.template.yaml") }) : null;
-      if (parsed?.spec && componentsOn(parsed.spec, app.key.repository, app.branch, { onPush: true }).length === 0) continue;
-      if (!fetched) continue;
+      const read = await readParsedSpec(github, o.parseSpec, app.key.repository, head);
+      if (!read) continue;
+      if (read.spec && componentsOn(read.spec, app.key.repository, production, { onPush: true }).length === 0) continue;
       if (await waitsForChecks(github, app.key.repository, head, log)) {
         const verdict = await checksVerdict(github, app.key.repository, head, o.appId);
         if (verdict !== "deploy") {
@@ -122,11 +132,7 @@ export async function catchUp(o: CatchUpOptions): Promise<CatchUpResult> {
           continue;
         }
       }
-      const { accepted } = await o.pipeline.submit(
-        { kind: "deploy", app: app.key, branch: app.branch, sha: head, cause: { type: "catch_up", sha: head } },
-        { deliveryId: `catch-up:${app.key.installationId}/${app.key.repository}@${head}` },
-      );
-      if (accepted) {
+      if (await submitCatchUp(o, app.key, production, head)) {
         result.deployed.push(`${app.key.repository}@${head}`);
         log.info({ sha: head, was: app.activeSha }, "caught up with a missed push");
       }

@@ -1,7 +1,7 @@
 // Which of a spec's components a repository and branch drive.
 import type { SpecComponentView, SpecView } from "../core/ports.js";
 
-export function components(spec: SpecView): SpecComponentView[] {
+function components(spec: SpecView): SpecComponentView[] {
   return [
     ...(spec.services ?? []),
     ...(spec.workers ?? []),

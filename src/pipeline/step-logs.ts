@@ -1,7 +1,7 @@
 // Step output on its way out: every line passes the deployment's redactor, then is announced as an event and
 // buffered into chunks the store appends in order (one write per flush interval, not one per line).
 import type { LogSink } from "../runtime/runtime.js";
-import type { Store } from "../store/index.js";
+import type { Store } from "../core/store.js";
 import type { RedactStream, Redactor } from "../core/redact.js";
 import type { PipelineEvent } from "../core/types.js";
 
@@ -10,6 +10,9 @@ interface StepBuffer {
   partial: string;
   pending: string;
 }
+
+/** Longest line announced as a live log event; the stored log keeps the whole text. */
+const EVENT_LINE_MAX = 64 * 1024;
 
 export class StepLogs {
   private readonly steps = new Map<string, StepBuffer>();
@@ -43,9 +46,16 @@ export class StepLogs {
   private take(step: string, buffer: StepBuffer, safe: string) {
     if (!safe) return;
     buffer.pending += safe;
-    const lines = (buffer.partial + safe).split("\n");
-    buffer.partial = lines.pop() ?? "";
-    for (const line of lines) this.emit({ type: "deployment.log", deploymentId: this.deploymentId, step, line });
+    // Only the new text is searched for newlines and the unfinished line is capped, so the work stays linear
+    // in the output however it is chunked (a long line without a newline used to be re-split on every write).
+    let start = 0;
+    for (let newline = safe.indexOf("\n"); newline !== -1; newline = safe.indexOf("\n", start)) {
+      const line = buffer.partial + safe.slice(start, newline);
+      buffer.partial = "";
+      this.emit({ type: "deployment.log", deploymentId: this.deploymentId, step, line: line.slice(0, EVENT_LINE_MAX) });
+      start = newline + 1;
+    }
+    if (buffer.partial.length < EVENT_LINE_MAX) buffer.partial += safe.slice(start, start + EVENT_LINE_MAX - buffer.partial.length);
   }
 
   /**

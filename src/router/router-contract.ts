@@ -1,4 +1,4 @@
-// What the Docker runtime needs from the router (src/runtime/docker/router.ts implements it). Kept apart so
+// What the Docker runtime needs from the router (src/router/router.ts implements it). Kept apart so
 // the rollout code and the proxy can be built and tested independently.
 
 export interface Backend {

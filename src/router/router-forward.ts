@@ -4,6 +4,7 @@
 // instance, retries and draining stay with the router; this reports how an attempt failed so it can decide.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
+import type { Socket } from "node:net";
 import type { Client as UndiciClient, Dispatcher, Pool as UndiciPool } from "undici";
 
 // Only the pool and the client, not undici's index: that also loads fetch, WebSocket, EventSource, the caches
@@ -182,4 +183,28 @@ function responseHeaders(headers: IncomingHttpHeaders): string[] {
     else if (value !== undefined) for (const each of value) out.push(name, each);
   }
   return out;
+}
+
+/** Set by the router itself (see `forwardedHeaders`), so the client's own copies are not passed on. */
+export const FORWARDED = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port"]);
+
+/** X-Forwarded-For appended to; Proto, Host and Port set by us unless a trusted front proxy set them. */
+export function forwardedHeaders(req: IncomingMessage, trust: boolean): [string, string][] {
+  const headers = req.headers;
+  const client = stripMappedIpv4(req.socket.remoteAddress ?? "");
+  const prior = headers["x-forwarded-for"];
+  return [
+    ["x-forwarded-for", prior ? `${String(prior)}, ${client}` : client],
+    ["x-forwarded-proto", (trust && firstValue(headers["x-forwarded-proto"])) || ("encrypted" in req.socket ? "https" : "http")],
+    ["x-forwarded-host", (trust && firstValue(headers["x-forwarded-host"])) || (headers.host ?? "")],
+    ["x-forwarded-port", (trust && firstValue(headers["x-forwarded-port"])) || String((req.socket as Socket).localPort ?? "")],
+  ];
+}
+
+function stripMappedIpv4(address: string): string {
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

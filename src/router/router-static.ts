@@ -1,10 +1,12 @@
 // Serves a static site's built output from a host directory. The file looked up is always the real path
 // (symlinks resolved) and must lie inside the real root, so neither `..` nor a symlink can leave the site.
+// Dotfiles are never served: a site published from its source folder would otherwise hand out `.git`,
+// `.env` and `.do/app.yaml`. They answer exactly as a missing file does, so their existence stays unknown.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Stats } from "node:fs";
 import { createReadStream } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
-import { extname, join, posix, sep } from "node:path";
+import { extname, join, posix, relative as relativePath, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { StaticSiteRoot } from "./router-contract.js";
 import { pages, sendPage } from "./router-pages.js";
@@ -48,8 +50,19 @@ export function contentTypeFor(file: string): string {
 
 type Found = { kind: "file"; path: string; stats: Stats } | { kind: "dir"; path: string } | { kind: "missing" } | { kind: "outside" };
 
-/** Looks `relative` up under the real root, resolving symlinks and refusing anything that lands outside it. */
+/** True when a segment names a dotfile or dot directory; only a leading `.well-known` (RFC 8615) is public. */
+export function isHiddenPath(path: string, separator = "/"): boolean {
+  const segments = path.split(separator).filter((s) => s !== "");
+  const from = segments[0] === ".well-known" ? 1 : 0;
+  return segments.slice(from).some((s) => s.startsWith("."));
+}
+
+/**
+ * Looks `relative` up under the real root, resolving symlinks and refusing anything that lands outside it.
+ * A hidden path is missing whether the request names it or a symlink leads to it.
+ */
 async function lookUp(realRoot: string, relative: string): Promise<Found> {
+  if (isHiddenPath(relative)) return { kind: "missing" };
   let real: string;
   try {
     real = await realpath(join(realRoot, relative));
@@ -57,6 +70,7 @@ async function lookUp(realRoot: string, relative: string): Promise<Found> {
     return { kind: "missing" };
   }
   if (real !== realRoot && !real.startsWith(realRoot + sep)) return { kind: "outside" };
+  if (isHiddenPath(relativePath(realRoot, real), sep)) return { kind: "missing" };
   const stats = await stat(real).catch(() => null);
   if (!stats) return { kind: "missing" };
   if (stats.isDirectory()) return { kind: "dir", path: real };
@@ -75,6 +89,14 @@ export function sitePath(path: string): string | null {
   if (decoded.includes("\0") || decoded.includes("\\")) return null;
   // Normalising an absolute path cannot climb above "/", so `/../../etc/passwd` becomes `/etc/passwd`, inside the root.
   return posix.normalize(posix.join("/", decoded));
+}
+
+/**
+ * `path` as a Location on this site. Browsers read `//host`, `/\host` (and some proxies `/%2F%2Fhost`) as
+ * another origin, so any run of leading slashes and backslashes, plain or encoded, becomes a single `/`.
+ */
+export function sameSitePath(path: string): string {
+  return "/" + path.replace(/^(?:[/\\]|%2f|%5c)+/i, "");
 }
 
 function etagFor(stats: Stats): string {
@@ -159,7 +181,7 @@ export async function serveStaticSite(
   let found = await lookUp(realRoot, relative);
   if (found.kind === "dir") {
     if (!relative.endsWith("/")) {
-      res.writeHead(301, { location: `${publicPath}/${query}`, "content-length": 0 });
+      res.writeHead(301, { location: `${sameSitePath(publicPath)}/${query}`, "content-length": 0 });
       res.end();
       return;
     }

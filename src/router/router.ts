@@ -3,7 +3,6 @@
 // drains an instance before the rollout stops it. HTTP goes out through undici's pools (router-forward.ts),
 // WebSockets through http-proxy-3; routing, retries and draining are ours.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { performance } from "node:perf_hooks";
 import { ProxyServer } from "http-proxy-3";
@@ -27,6 +26,8 @@ import {
   createFreshConnection,
   createInstancePool,
   Exchange,
+  FORWARDED,
+  forwardedHeaders,
   requestHeaders,
   RESPONSE_HEADERS_TIMEOUT_MS,
 } from "./router-forward.js";
@@ -79,9 +80,6 @@ interface Attempt {
 }
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
-/** Set by the router itself (see `forwardedHeaders`), so the client's own copies are not passed on. */
-const FORWARDED = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port"]);
 
 interface AppState {
   app: RouterApp;
@@ -364,7 +362,7 @@ export class Router implements RouterControl {
       return;
     }
     const headers = requestHeaders(req, FORWARDED);
-    for (const [name, value] of this.forwardedHeaders(req)) headers.push(name, value);
+    for (const [name, value] of forwardedHeaders(req, this.trustForwarded)) headers.push(name, value);
     this.forward(req, res, dest, headers, attempt);
   }
 
@@ -439,7 +437,7 @@ export class Router implements RouterControl {
       sendPageOnSocket(socket, pages.noInstance(dest.app, dest.component));
       return;
     }
-    for (const [name, value] of this.forwardedHeaders(req)) req.headers[name] = value;
+    for (const [name, value] of forwardedHeaders(req, this.trustForwarded)) req.headers[name] = value;
     req.url = dest.url;
     state.inFlight++;
     state.sockets.add(socket);
@@ -451,30 +449,8 @@ export class Router implements RouterControl {
       this.log.warn({ err, app: dest.app, component: dest.component, backend: state.backend.id }, "WebSocket proxying failed");
     });
   }
-
-  /** X-Forwarded-For appended to; Proto, Host and Port set by us unless a trusted front proxy set them. */
-  private forwardedHeaders(req: IncomingMessage): [string, string][] {
-    const headers = req.headers;
-    const client = stripMappedIpv4(req.socket.remoteAddress ?? "");
-    const prior = headers["x-forwarded-for"];
-    const trust = this.trustForwarded;
-    return [
-      ["x-forwarded-for", prior ? `${String(prior)}, ${client}` : client],
-      ["x-forwarded-proto", (trust && firstValue(headers["x-forwarded-proto"])) || ("encrypted" in req.socket ? "https" : "http")],
-      ["x-forwarded-host", (trust && firstValue(headers["x-forwarded-host"])) || (headers.host ?? "")],
-      ["x-forwarded-port", (trust && firstValue(headers["x-forwarded-port"])) || String((req.socket as Socket).localPort ?? "")],
-    ];
-  }
 }
 
 function poolKey(app: string, component: string): string {
   return `${app}/${component}`;
-}
-
-function stripMappedIpv4(address: string): string {
-  return address.startsWith("::ffff:") ? address.slice(7) : address;
-}
-
-function firstValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

@@ -163,11 +163,14 @@ export interface Runtime {
   publicUrl(appName: string): string;
 }
 
-/** A failure a user can act on: the message names the component and the cause. */
+/**
+ * A failure a user can act on: the message names the component and the cause. `timedOut` when the runtime
+ * gave up waiting (build limit, job limit, health check out of time), so reporters need not read the text.
+ */
 export class RuntimeError extends Error {
   constructor(
     message: string,
-    readonly details: { component?: string; exitCode?: number; logTail?: string[]; probe?: string } = {},
+    readonly details: { component?: string; exitCode?: number; logTail?: string[]; probe?: string; timedOut?: boolean } = {},
   ) {
     super(message);
     this.name = "RuntimeError";

@@ -1,115 +1,128 @@
 // Versioned migrations, run at open by Kysely's Migrator (which holds an advisory lock, so replicas starting
-// together migrate once). Append new migrations; never edit a released one.
+// together migrate once). One set for both dialects: only column types and defaults differ, through the
+// flavor. Append new migrations; never edit a released one.
 import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { NON_FINAL_PHASES } from "../core/phases.js";
+import type { SqlFlavor } from "./flavor.js";
 
-const NON_FINAL = sql`phase IN ('PENDING_BUILD', 'BUILDING', 'PENDING_DEPLOY', 'DEPLOYING')`;
+// Written into the partial index as literals: a CREATE INDEX cannot take bound parameters.
+const NON_FINAL = sql.raw(`phase IN (${NON_FINAL_PHASES.map((p) => `'${p}'`).join(", ")})`);
 
-const migrations: Record<string, Migration> = {
-  "0001_initial": {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable("installations")
-        .addColumn("id", "bigint", (c) => c.primaryKey())
-        .addColumn("account", "text", (c) => c.notNull())
-        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
-        .addColumn("removed_at", "timestamptz")
-        .execute();
+function migrations(f: SqlFlavor): Record<string, Migration> {
+  // A column default that is an expression needs parentheses in SQLite.
+  const now = f.kind === "sqlite" ? sql`(${f.now})` : f.now;
+  const ts = f.timestamp;
+  const json = f.json;
+  return {
+    "0001_initial": {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable("installations")
+          .addColumn("id", "bigint", (c) => c.primaryKey())
+          .addColumn("account", "text", (c) => c.notNull())
+          .addColumn("created_at", ts, (c) => c.notNull().defaultTo(now))
+          .addColumn("removed_at", ts)
+          .execute();
 
-      await db.schema
-        .createTable("apps")
-        .addColumn("id", "text", (c) => c.primaryKey())
-        .addColumn("installation_id", "bigint", (c) => c.notNull())
-        .addColumn("repository", "text", (c) => c.notNull())
-        .addColumn("environment", "text", (c) => c.notNull())
-        .addColumn("branch", "text", (c) => c.notNull())
-        .addColumn("spec_name", "text")
-        .addColumn("active_deployment_id", "text")
-        .addColumn("removed_at", "timestamptz")
-        .addColumn("removed_reason", "text")
-        .addColumn("teardown_pending", "boolean", (c) => c.notNull().defaultTo(false))
-        .addColumn("lease_owner", "text")
-        .addColumn("lease_expires_at", "timestamptz")
-        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
-        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
-        .addUniqueConstraint("apps_key", ["installation_id", "repository", "environment"])
-        .execute();
+        await db.schema
+          .createTable("apps")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("installation_id", "bigint", (c) => c.notNull())
+          .addColumn("repository", "text", (c) => c.notNull())
+          .addColumn("environment", "text", (c) => c.notNull())
+          .addColumn("branch", "text", (c) => c.notNull())
+          .addColumn("spec_name", "text")
+          .addColumn("active_deployment_id", "text")
+          .addColumn("removed_at", ts)
+          .addColumn("removed_reason", "text")
+          .addColumn("teardown_pending", "boolean", (c) => c.notNull().defaultTo(false))
+          .addColumn("lease_owner", "text")
+          .addColumn("lease_expires_at", ts)
+          .addColumn("created_at", ts, (c) => c.notNull().defaultTo(now))
+          .addColumn("updated_at", ts, (c) => c.notNull().defaultTo(now))
+          .addUniqueConstraint("apps_key", ["installation_id", "repository", "environment"])
+          .execute();
 
-      await db.schema
-        .createTable("deployments")
-        .addColumn("id", "text", (c) => c.primaryKey())
-        .addColumn("app_id", "text", (c) => c.notNull().references("apps.id").onDelete("cascade"))
-        .addColumn("seq", "bigserial", (c) => c.notNull())
-        .addColumn("kind", "text", (c) => c.notNull())
-        .addColumn("sha", "text", (c) => c.notNull())
-        .addColumn("branch", "text", (c) => c.notNull())
-        .addColumn("cause", "jsonb", (c) => c.notNull())
-        .addColumn("intent", "jsonb", (c) => c.notNull())
-        .addColumn("phase", "text", (c) => c.notNull())
-        .addColumn("message", "text")
-        .addColumn("spec", "jsonb")
-        .addColumn("images", "jsonb", (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-        .addColumn("url", "text")
-        .addColumn("cancel_requested", "text")
-        .addColumn("delivery_id", "text")
-        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
-        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
-        .addColumn("ended_at", "timestamptz")
-        .execute();
-      await db.schema.createIndex("deployments_app_seq").on("deployments").columns(["app_id", "seq"]).execute();
-      await sql`CREATE INDEX deployments_unfinished ON deployments (app_id, seq) WHERE ${NON_FINAL}`.execute(db);
+        await db.schema
+          .createTable("deployments")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("app_id", "text", (c) => c.notNull().references("apps.id").onDelete("cascade"))
+          // SQLite has no sequence outside the key: the insert fills seq (flavor.nextSeq).
+          .addColumn("seq", f.kind === "sqlite" ? "integer" : "bigserial", (c) => c.notNull())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("sha", "text", (c) => c.notNull())
+          .addColumn("branch", "text", (c) => c.notNull())
+          .addColumn("cause", json, (c) => c.notNull())
+          .addColumn("intent", json, (c) => c.notNull())
+          .addColumn("phase", "text", (c) => c.notNull())
+          .addColumn("message", "text")
+          .addColumn("spec", json)
+          .addColumn("images", json, (c) => c.notNull().defaultTo(f.kind === "sqlite" ? sql`'{}'` : sql`'{}'::jsonb`))
+          .addColumn("url", "text")
+          .addColumn("cancel_requested", "text")
+          .addColumn("delivery_id", "text")
+          .addColumn("created_at", ts, (c) => c.notNull().defaultTo(now))
+          .addColumn("updated_at", ts, (c) => c.notNull().defaultTo(now))
+          .addColumn("ended_at", ts)
+          .execute();
+        await db.schema.createIndex("deployments_app_seq").on("deployments").columns(["app_id", "seq"]).execute();
+        await sql`CREATE INDEX deployments_unfinished ON deployments (app_id, seq) WHERE ${NON_FINAL}`.execute(db);
 
-      await db.schema
-        .createTable("steps")
-        .addColumn("deployment_id", "text", (c) => c.notNull().references("deployments.id").onDelete("cascade"))
-        .addColumn("name", "text", (c) => c.notNull())
-        .addColumn("position", "integer", (c) => c.notNull())
-        .addColumn("component", "text")
-        .addColumn("status", "text", (c) => c.notNull())
-        .addColumn("started_at", "timestamptz")
-        .addColumn("ended_at", "timestamptz")
-        .addColumn("message", "text")
-        .addColumn("result", "jsonb")
-        .addPrimaryKeyConstraint("steps_pkey", ["deployment_id", "name"])
-        .execute();
+        await db.schema
+          .createTable("steps")
+          .addColumn("deployment_id", "text", (c) => c.notNull().references("deployments.id").onDelete("cascade"))
+          .addColumn("name", "text", (c) => c.notNull())
+          .addColumn("position", "integer", (c) => c.notNull())
+          .addColumn("component", "text")
+          .addColumn("status", "text", (c) => c.notNull())
+          .addColumn("started_at", ts)
+          .addColumn("ended_at", ts)
+          .addColumn("message", "text")
+          .addColumn("result", json)
+          .addPrimaryKeyConstraint("steps_pkey", ["deployment_id", "name"])
+          .execute();
 
-      await db.schema
-        .createTable("logs")
-        .addColumn("id", "bigserial", (c) => c.primaryKey())
-        .addColumn("deployment_id", "text", (c) => c.notNull().references("deployments.id").onDelete("cascade"))
-        .addColumn("step", "text", (c) => c.notNull())
-        .addColumn("text", "text", (c) => c.notNull())
-        .addColumn("created_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
-        .execute();
-      await db.schema.createIndex("logs_deployment").on("logs").columns(["deployment_id", "id"]).execute();
+        await db.schema
+          .createTable("logs")
+          .addColumn("id", f.kind === "sqlite" ? "integer" : "bigserial", (c) =>
+            f.kind === "sqlite" ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn("deployment_id", "text", (c) => c.notNull().references("deployments.id").onDelete("cascade"))
+          .addColumn("step", "text", (c) => c.notNull())
+          .addColumn("text", "text", (c) => c.notNull())
+          .addColumn("created_at", ts, (c) => c.notNull().defaultTo(now))
+          .execute();
+        await db.schema.createIndex("logs_deployment").on("logs").columns(["deployment_id", "id"]).execute();
 
-      await db.schema
-        .createTable("deliveries")
-        .addColumn("id", "text", (c) => c.primaryKey())
-        .addColumn("received_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
-        .execute();
+        await db.schema
+          .createTable("deliveries")
+          .addColumn("id", "text", (c) => c.primaryKey())
+          .addColumn("received_at", ts, (c) => c.notNull().defaultTo(now))
+          .execute();
 
-      await db.schema
-        .createTable("state")
-        .addColumn("key", "text", (c) => c.primaryKey())
-        .addColumn("value", "jsonb", (c) => c.notNull())
-        .addColumn("updated_at", "timestamptz", (c) => c.notNull().defaultTo(sql`now()`))
-        .execute();
+        await db.schema
+          .createTable("state")
+          .addColumn("key", "text", (c) => c.primaryKey())
+          .addColumn("value", json, (c) => c.notNull())
+          .addColumn("updated_at", ts, (c) => c.notNull().defaultTo(now))
+          .execute();
+      },
     },
-  },
-  "0002_deployment_error": {
-    async up(db: Kysely<unknown>) {
-      // A failed deployment keeps its catalog code and details, so reporters read the code, not the text.
-      await db.schema.alterTable("deployments").addColumn("error", "jsonb").execute();
+    "0002_deployment_error": {
+      async up(db: Kysely<unknown>) {
+        // A failed deployment keeps its catalog code and details, so reporters read the code, not the text.
+        await db.schema.alterTable("deployments").addColumn("error", json).execute();
+      },
     },
-  },
-  "0003_drop_installations": {
-    async up(db: Kysely<unknown>) {
-      // Written and never read: installations are GitHub's to know.
-      await db.schema.dropTable("installations").ifExists().execute();
+    "0003_drop_installations": {
+      async up(db: Kysely<unknown>) {
+        // Written and never read: installations are GitHub's to know.
+        await db.schema.dropTable("installations").ifExists().execute();
+      },
     },
-  },
-};
+  };
+}
 
-export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => migrations,
-};
+export function migrationProvider(flavor: SqlFlavor): MigrationProvider {
+  return { getMigrations: async () => migrations(flavor) };
+}

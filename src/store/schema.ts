@@ -84,3 +84,8 @@ export interface Database {
   deliveries: DeliveriesTable;
   state: StateTable;
 }
+
+/** Columns holding JSON (jsonb on PostgreSQL, JSON text on SQLite). */
+export const JSON_COLUMNS: ReadonlySet<string> = new Set(["cause", "intent", "spec", "images", "error", "result", "value"]);
+/** Columns holding a boolean (0/1 on SQLite). */
+export const BOOLEAN_COLUMNS: ReadonlySet<string> = new Set(["teardown_pending"]);

@@ -8,6 +8,8 @@ export type BerthEvent =
       installationId: number;
       repository: string;
       branch: string;
+      /** The repository's default branch, whose spec names the production branch. */
+      defaultBranch: string;
       sha: string;
       pusher?: string;
       message?: string;
@@ -24,6 +26,8 @@ export type BerthEvent =
       headRef: string;
       headRepository: string;
       fork: boolean;
+      /** GitHub's time of the update, which for a new head is when GitHub had it (what an approval compares). */
+      updatedAt: string;
     }
   | {
       type: "installation";
@@ -63,6 +67,8 @@ export type BerthEvent =
       /** Where the comment was written: a pull request conversation or a commit. */
       on: { kind: "pull_request"; number: number } | { kind: "commit"; sha: string };
       commentId: number;
+      /** GitHub's time the comment was written: what its author saw is what was there then. */
+      createdAt: string;
       command: Command;
       by: string;
     };
@@ -110,6 +116,7 @@ export function fromPush(payload: Context<"push">["payload"]): BerthEvent | Igno
     installationId: payload.installation.id,
     repository: payload.repository.full_name,
     branch: payload.ref.slice("refs/heads/".length),
+    defaultBranch: payload.repository.default_branch,
     sha: payload.after,
     pusher: payload.pusher?.name ?? payload.sender?.login,
     message: payload.head_commit?.message?.split("\n")[0],
@@ -136,6 +143,7 @@ export function fromPullRequest(payload: Context<"pull_request">["payload"]): Be
     headRef: pr.head.ref,
     headRepository,
     fork: headRepository.toLowerCase() !== payload.repository.full_name.toLowerCase(),
+    updatedAt: pr.updated_at,
   };
 }
 
@@ -230,6 +238,7 @@ export function fromIssueComment(payload: Context<"issue_comment">["payload"]): 
     repository: payload.repository.full_name,
     on: { kind: "pull_request", number: payload.issue.number },
     commentId: payload.comment.id,
+    createdAt: payload.comment.created_at,
     command,
     by: payload.comment.user?.login ?? payload.sender.login,
   };
@@ -247,6 +256,7 @@ export function fromCommitComment(payload: Context<"commit_comment">["payload"])
     repository: payload.repository.full_name,
     on: { kind: "commit", sha: payload.comment.commit_id },
     commentId: payload.comment.id,
+    createdAt: payload.comment.created_at,
     command,
     by: payload.comment.user?.login ?? payload.sender.login,
   };

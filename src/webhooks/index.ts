@@ -22,6 +22,11 @@ export interface RegisterHandlersOptions {
   worker: Pick<EventWorker, "accept">;
   /** The GitHub App's id: check runs and suites of other apps are not Berth's business. */
   appId: number;
+  /**
+   * The sha256 of each delivery's raw body by delivery id, filled by the webhook guard while the handlers run.
+   * Deliveries that arrive another way (`probot.receive` in tests) are deduped on their id alone.
+   */
+  bodyDigests?: ReadonlyMap<string, string>;
 }
 
 export function registerHandlers(app: Probot, o: RegisterHandlersOptions): void {
@@ -32,8 +37,16 @@ export function registerHandlers(app: Probot, o: RegisterHandlersOptions): void 
       log.debug({ reason: event.ignored }, "delivery ignored");
       return;
     }
+    const digest = o.bodyDigests?.get(context.id);
     if (!(await o.deliveries.recordDelivery(context.id))) {
       log.debug("redelivery of a delivery already recorded; ignored");
+      return;
+    }
+    // The signature covers the body, not the headers: a captured body can be replayed under fresh delivery ids
+    // (and event names). GitHub never sends one body for two events, so a body seen before is a replay. The
+    // deliveries table keeps these keys as long as it keeps delivery ids: that retention is the replay window.
+    if (digest !== undefined && !(await o.deliveries.recordDelivery(`sha256:${digest}`))) {
+      log.warn("a body already received under another delivery id; ignored as a replay");
       return;
     }
     const entry = { id: context.id, event, receivedAt: new Date().toISOString() };

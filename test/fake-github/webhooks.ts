@@ -4,7 +4,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import type { FakeGitHub } from "./server.js";
-import type { CheckSuite, Commit, CommitComment, Installation, IssueComment, PullRequest, Repository } from "./state.js";
+import type { CheckSuite, Commit, CommitComment, IssueComment, PullRequest, Repository } from "./state.js";
 
 type Payload = Record<string, unknown>;
 interface Example {
@@ -244,27 +244,6 @@ export function checkSuiteEvent(fake: FakeGitHub, suite: CheckSuite, action = "c
     repository: repositoryPayload(fake, repo),
     sender: account(fake, repo.owner),
     installation: installationRef(fake, repo),
-  });
-  return payload;
-}
-
-/** `installation.created` (or another action) for an installation the fake holds. */
-export function installationEvent(fake: FakeGitHub, installation: Installation, action = "created"): Payload {
-  const payload = example("installation", (p) => p.action === action);
-  const repos = [...installation.repositories].map((name) => fake.state.repository(name));
-  Object.assign(payload.installation as Payload, {
-    id: installation.id,
-    account: account(fake, installation.account),
-    app_id: fake.appId,
-    target_id: fake.state.account(installation.account),
-    permissions: installation.permissions,
-    events: installation.events,
-    repository_selection: "selected",
-  });
-  Object.assign(payload, {
-    action,
-    repositories: repos.map((r) => ({ id: r.id, name: r.name, full_name: r.fullName, private: r.private, node_id: `R_${r.id}` })),
-    sender: account(fake, installation.account),
   });
   return payload;
 }

@@ -2,7 +2,7 @@ import nock from "nock";
 import { describe, expect, it } from "vitest";
 import { CheckRunReporter, checkRunKey } from "../../src/github/check-run-reporter.js";
 import { clipTail, OUTPUT_LIMIT } from "../../src/github/check-run-body.js";
-import { createRedactor } from "../../src/github/redact.js";
+import { createRedactor } from "../../src/core/redact.js";
 import { InstallationWriteQueue } from "../../src/github/write-queue.js";
 import type { DeploymentRecord, StepRecord } from "../../src/core/types.js";
 import { API, createTestProbot, deployment, memoryState, mockToken, SHA, silentLog, TOKEN, useStrictNock } from "./kit.js";
@@ -17,7 +17,7 @@ function setup(options: { retryDelaysMs?: number[]; readLog?: (id: string, step:
     writes: new InstallationWriteQueue(),
     state,
     log: silentLog(),
-    redact: createRedactor(() => [TOKEN, "hunter2-secret"]),
+    redact: createRedactor([TOKEN, "hunter2-secret"]).redact,
     detailsUrl: (id) => `https://berth.example.com/deployments/${id}`,
     minIntervalMs: 0,
     retryDelaysMs: options.retryDelaysMs ?? [],
@@ -149,7 +149,7 @@ describe("CheckRunReporter", () => {
       .reply(200, {});
     reporter.onEvent({ type: "deployment.phase", deployment: deployment({ id: "a", phase: "SUPERSEDED" }), phase: "SUPERSEDED", was: "BUILDING" });
     const timedOut: StepRecord = { name: "job migrate", status: "ERROR", message: "job migrate timed out after 600s" };
-    reporter.onEvent({ type: "deployment.phase", deployment: deployment({ id: "b", phase: "ERROR", steps: [timedOut] }), phase: "ERROR", was: "DEPLOYING" });
+    reporter.onEvent({ type: "deployment.phase", deployment: deployment({ id: "b", phase: "ERROR", steps: [timedOut], error: { code: "JOB_FAILED", step: "job migrate", timedOut: true } }), phase: "ERROR", was: "DEPLOYING" });
     await reporter.idle();
     expect(seen).toEqual({ a: "cancelled", b: "timed_out" });
   });

@@ -1,7 +1,7 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
 import { DeploymentReporter, environmentKey, githubDeploymentKey } from "../../src/github/deployment-reporter.js";
-import { createRedactor } from "../../src/github/redact.js";
+import { createRedactor } from "../../src/core/redact.js";
 import { InstallationWriteQueue } from "../../src/github/write-queue.js";
 import { API, createTestProbot, deployment, memoryState, mockToken, SHA, silentLog, useStrictNock } from "./kit.js";
 
@@ -13,7 +13,7 @@ function setup() {
     writes: new InstallationWriteQueue(),
     state,
     log: silentLog(),
-    redact: createRedactor(() => []),
+    redact: createRedactor().redact,
     detailsUrl: (id) => `https://berth.example.com/deployments/${id}`,
     minIntervalMs: 0,
     retryDelaysMs: [1],

@@ -1,7 +1,7 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
 import { PreviewCommentReporter, previewCommentKey } from "../../src/github/preview-comment-reporter.js";
-import { createRedactor } from "../../src/github/redact.js";
+import { createRedactor } from "../../src/core/redact.js";
 import { InstallationWriteQueue } from "../../src/github/write-queue.js";
 import { API, createTestProbot, deployment, memoryState, mockToken, silentLog, useStrictNock } from "./kit.js";
 
@@ -15,7 +15,7 @@ function setup() {
     writes: new InstallationWriteQueue(),
     state,
     log: silentLog(),
-    redact: createRedactor(() => []),
+    redact: createRedactor().redact,
     minIntervalMs: 0,
     retryDelaysMs: [],
   });

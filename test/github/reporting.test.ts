@@ -8,7 +8,7 @@ import * as tar from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CheckRunReporter } from "../../src/github/check-run-reporter.js";
 import { DeploymentReporter } from "../../src/github/deployment-reporter.js";
-import { createRedactor } from "../../src/github/redact.js";
+import { createRedactor } from "../../src/core/redact.js";
 import { GitHubSource } from "../../src/github/source.js";
 import { InstallationWriteQueue } from "../../src/github/write-queue.js";
 import { createPipeline, type Pipeline, type PipelineEvent } from "../../src/pipeline/index.js";
@@ -57,7 +57,7 @@ describe("reporting a real pipeline run", () => {
       writes: new InstallationWriteQueue(),
       state: store.state,
       log: silentLog(),
-      redact: createRedactor(() => source.secrets()),
+      redact: (text: string) => createRedactor(source.secrets()).redact(text),
       minIntervalMs: 0,
       retryDelaysMs: [],
     };

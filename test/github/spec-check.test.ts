@@ -1,6 +1,6 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
-import { createRedactor } from "../../src/github/redact.js";
+import { createRedactor } from "../../src/core/redact.js";
 import { annotationFor, reportSpecCheck } from "../../src/github/spec-check.js";
 import { InstallationWriteQueue } from "../../src/github/write-queue.js";
 import type { SpecProblem } from "../../src/core/ports.js";
@@ -68,7 +68,7 @@ describe("reportSpecCheck", () => {
     const body = await reportSpecCheck({
       github,
       writes: new InstallationWriteQueue(),
-      redact: createRedactor(() => []),
+      redact: createRedactor().redact,
       installationId: 42,
       repository: "octo/shop",
       sha: SHA,

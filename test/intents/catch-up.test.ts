@@ -4,7 +4,7 @@ import { catchUp, startCatchUpLoop } from "../../src/intents/catch-up.js";
 import type { ManagedApp, PipelinePort, SpecParser } from "../../src/core/ports.js";
 import type { Intent } from "../../src/core/types.js";
 import { parseAppSpec } from "../../src/app-spec/index.js";
-import { gateKey } from "../../src/intents/act.js";
+import { gateKey } from "../../src/intents/gate.js";
 import { API, createTestProbot, deployment, memoryState, mockToken, silentLog, useStrictNock } from "../github/kit.js";
 import { contentOf, specYaml } from "./harness.js";
 
@@ -42,12 +42,49 @@ function setup(apps: ManagedApp[], known = [deployment({ app: key, sha: OLD, pha
   return { run, submitted, state };
 }
 
+/** The spec on the repository's default branch (read without a ref), which names the production branch. */
+function mockDefaultSpec(repository: string, text: string | null, times = 1) {
+  const scope = nock(API).get(`/repos/${repository}/contents/.do%2Fapp.yaml`).times(times);
+  if (text !== null) return scope.reply(200, contentOf(text));
+  scope.reply(404, {});
+  return nock(API).get(`/repos/${repository}/contents/.do%2Fdeploy.template.yaml`).times(times).reply(404, {});
+}
+
 describe("catchUp", () => {
   useStrictNock();
+
+  it("follows the branch the default branch's spec names, not a branch the app's record was moved to", async () => {
+    const { run, submitted } = setup([{ id: "a", key, branch: "evil", activeSha: OLD }]);
+    mockToken(42);
+    mockDefaultSpec("octo/shop", specYaml("octo/shop", "main"));
+    nock(API)
+      .get("/repos/octo/shop/branches/evil")
+      .optionally()
+      .reply(200, { name: "evil", commit: { sha: "e".repeat(40) } })
+      .get("/repos/octo/shop/contents/.do%2Fapp.yaml")
+      .query({ ref: "e".repeat(40) })
+      .optionally()
+      .reply(200, contentOf(specYaml("octo/shop", "evil")))
+      .get("/repos/octo/shop/contents/.github%2Fberth.yml")
+      .query({ ref: "e".repeat(40) })
+      .optionally()
+      .reply(404, {})
+      .get("/repos/octo/shop/branches/main")
+      .reply(200, { name: "main", commit: { sha: NEW } })
+      .get("/repos/octo/shop/contents/.do%2Fapp.yaml")
+      .query({ ref: NEW })
+      .reply(200, contentOf(specYaml("octo/shop", "main")))
+      .get("/repos/octo/shop/contents/.github%2Fberth.yml")
+      .query({ ref: NEW })
+      .reply(404, {});
+    await expect(run()).resolves.toEqual({ checked: 1, deployed: [`octo/shop@${NEW}`] });
+    expect(submitted.map((s) => s.intent)).toEqual([{ kind: "deploy", app: key, branch: "main", sha: NEW, cause: { type: "catch_up", sha: NEW } }]);
+  });
 
   it("deploys a deploy branch head Berth missed, once", async () => {
     const { run, submitted } = setup([{ id: "a", key, branch: "main", activeSha: OLD }]);
     mockToken(42);
+    mockDefaultSpec("octo/shop", specYaml("octo/shop", "main"), 2);
     nock(API)
       .get("/repos/octo/shop/branches/main")
       .twice()
@@ -76,7 +113,7 @@ describe("catchUp", () => {
       check_suites: [{ id: 1, status, conclusion, latest_check_runs_count: 1, app: { id: appId, name: "CI" } }],
     });
     const mockCommit = (suites: object) =>
-      nock(API)
+      mockDefaultSpec("octo/shop", specYaml("octo/shop", "main"))
         .get("/repos/octo/shop/branches/main")
         .reply(200, { name: "main", commit: { sha: NEW } })
         .get("/repos/octo/shop/contents/.do%2Fapp.yaml")
@@ -114,6 +151,8 @@ describe("catchUp", () => {
       [deployment({ app: key, sha: NEW, phase: "ERROR" })],
     );
     mockToken(42);
+    mockDefaultSpec("octo/shop", specYaml("octo/shop", "main"));
+    mockDefaultSpec("octo/done", specYaml("octo/done", "main"));
     nock(API)
       .get("/repos/octo/shop/branches/main")
       .reply(200, { commit: { sha: NEW } })
@@ -127,6 +166,7 @@ describe("catchUp", () => {
     const { run, submitted, state } = setup([{ id: "a", key, branch: "main", activeSha: OLD }]);
     await state.set(gateKey(42, "octo/shop", NEW), { intent: {}, deliveryId: "d" });
     mockToken(42);
+    mockDefaultSpec("octo/shop", specYaml("octo/shop", "main"));
     nock(API).get("/repos/octo/shop/branches/main").reply(200, { commit: { sha: NEW } });
     await expect(run()).resolves.toEqual({ checked: 1, deployed: [] });
     expect(submitted).toEqual([]);
@@ -138,6 +178,9 @@ describe("catchUp", () => {
       { id: "b", key: { ...key, repository: "octo/done" }, branch: "main", activeSha: NEW },
     ]);
     mockToken(42);
+    // No spec on the default branch now: the record's branch is looked at.
+    mockDefaultSpec("octo/shop", null);
+    mockDefaultSpec("octo/done", specYaml("octo/done", "main"));
     nock(API)
       .get("/repos/octo/shop/branches/gone")
       .reply(404, { message: "Branch not found" })
@@ -153,6 +196,7 @@ describe("catchUp discovering repositories no webhook announced", () => {
   it("deploys an installed repository with a spec, and looks at an unchanged one only once", async () => {
     const { run, submitted } = setup([{ id: "a", key, branch: "main", activeSha: NEW }], [], true);
     mockToken(42);
+    mockDefaultSpec("octo/shop", specYaml("octo/shop", "main"), 2);
     const repo = (name: string, pushed: string) => ({ full_name: name, default_branch: "main", archived: false, pushed_at: pushed });
     nock(API)
       .get("/app/installations")

@@ -1,8 +1,9 @@
 import nock from "nock";
 import { describe, expect, it } from "vitest";
-import { approvalKey, readSettings } from "../../src/intents/act.js";
+import { gateKey, readSettings } from "../../src/intents/gate.js";
+import { approvalKey } from "../../src/intents/pull-request.js";
 import { API, example, mockToken, useStrictNock } from "../github/kit.js";
-import { APP_ID, contentOf, createHarness, specYaml } from "./harness.js";
+import { APP_ID, contentOf, createHarness, mockSpec, specYaml } from "./harness.js";
 
 type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -10,15 +11,12 @@ const pushExample = () => example<Payload>("push", (p) => p.ref === "refs/heads/
 const HEAD = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";
 const PR_HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821";
 
-function mockSpec(repo: string, ref: string, text: string | null) {
-  const scope = nock(API).get(`/repos/${repo}/contents/.do%2Fapp.yaml`).query({ ref });
-  if (text !== null) return scope.reply(200, contentOf(text));
-  scope.reply(404, { message: "Not Found" });
-  return nock(API).get(`/repos/${repo}/contents/.do%2Fdeploy.template.yaml`).query({ ref }).reply(404, { message: "Not Found" });
-}
-
 function mockNoBerthYml(repo: string, ref: string) {
   nock(API).get(`/repos/${repo}/contents/.github%2Fberth.yml`).query({ ref }).reply(404, { message: "Not Found" });
+}
+
+function mockHead(repo: string, branch: string, sha: string) {
+  nock(API).get(`/repos/${repo}/branches/${branch}`).reply(200, { name: branch, commit: { sha } });
 }
 
 describe("push", () => {
@@ -32,6 +30,7 @@ describe("push", () => {
     payload.commits[0].modified = ["web/index.js"];
     mockToken(1);
     mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     mockNoBerthYml("Codertocat/Hello-World", HEAD);
 
     await h.probot.receive({ id: "d-1", name: "push", payload } as never);
@@ -59,6 +58,7 @@ describe("push", () => {
     const payload = pushExample(); // created: true — GitHub lists no diff for a new branch
     mockToken(1);
     mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     mockNoBerthYml("Codertocat/Hello-World", HEAD);
     await h.probot.receive({ id: "d-2", name: "push", payload } as never);
     await h.worker.idle();
@@ -99,6 +99,7 @@ describe("push", () => {
     });
     mockToken(1);
     mockSpec("Codertocat/Hello-World", HEAD, "name: x\n");
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     mockNoBerthYml("Codertocat/Hello-World", HEAD);
     const checks: Payload[] = [];
     nock(API).post("/repos/Codertocat/Hello-World/check-runs", (b) => (checks.push(b), true)).reply(201, { id: 5 });
@@ -106,6 +107,75 @@ describe("push", () => {
     await h.worker.idle();
     expect(checks[0]).toMatchObject({ name: "spec", conclusion: "failure", output: { annotations: [{ path: ".do/app.yaml", start_line: 1 }] } });
     expect(h.submitted.map((s) => s.intent.kind)).toEqual(["deploy"]);
+  });
+
+  it("deploys nothing for a push to another branch whose own spec names it, so the app's branch stays", async () => {
+    const EVIL = "e".repeat(40);
+    const h = createHarness({
+      apps: [{ id: "app-1", key: { installationId: 1, repository: "Codertocat/Hello-World", environment: "production" }, branch: "master" }],
+    });
+    const push = (id: string) => {
+      const payload = pushExample();
+      payload.ref = "refs/heads/evil";
+      payload.after = EVIL;
+      return { id, name: "push", payload } as never;
+    };
+    mockToken(1);
+    // What the code before the fix read and deployed: the pushed commit's own spec.
+    nock(API)
+      .get("/repos/Codertocat/Hello-World/contents/.do%2Fapp.yaml")
+      .query({ ref: EVIL })
+      .optionally()
+      .times(3)
+      .reply(200, contentOf(specYaml("Codertocat/Hello-World", "evil")))
+      .get("/repos/Codertocat/Hello-World/contents/.github%2Fberth.yml")
+      .query({ ref: EVIL })
+      .optionally()
+      .times(3)
+      .reply(404, {})
+      .get("/repos/Codertocat/Hello-World/branches/evil")
+      .optionally()
+      .times(3)
+      .reply(200, { name: "evil", commit: { sha: EVIL } });
+    // The default branch decides; with its spec broken or absent, Berth's record of the app does.
+    mockSpec("Codertocat/Hello-World", "master", specYaml("Codertocat/Hello-World", "master"));
+    await h.probot.receive(push("e-1"));
+    await h.worker.idle();
+    mockSpec("Codertocat/Hello-World", "master", "name: broken\n");
+    await h.probot.receive(push("e-2"));
+    await h.worker.idle();
+    mockSpec("Codertocat/Hello-World", "master", null);
+    await h.probot.receive(push("e-3"));
+    await h.worker.idle();
+    expect(h.submitted).toEqual([]);
+    expect(await h.inbox.list()).toEqual([]);
+  });
+
+  it("deploys a push to the branch the default branch's spec names", async () => {
+    const h = createHarness();
+    const payload = pushExample();
+    payload.ref = "refs/heads/release";
+    mockToken(1);
+    mockSpec("Codertocat/Hello-World", "master", specYaml("Codertocat/Hello-World", "release"));
+    mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "release"));
+    mockHead("Codertocat/Hello-World", "release", HEAD);
+    mockNoBerthYml("Codertocat/Hello-World", HEAD);
+    await h.probot.receive({ id: "rel-1", name: "push", payload } as never);
+    await h.worker.idle();
+    expect(h.submitted.map((s) => [s.intent.kind, s.intent.kind === "deploy" && s.intent.branch])).toEqual([["deploy", "release"]]);
+  });
+
+  it("skips a pushed commit that is no longer its branch's head (a newer push follows)", async () => {
+    const h = createHarness();
+    mockToken(1);
+    mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    // The code before the fix went on to the settings and deployed.
+    nock(API).get("/repos/Codertocat/Hello-World/contents/.github%2Fberth.yml").query({ ref: HEAD }).optionally().reply(404, {});
+    mockHead("Codertocat/Hello-World", "master", "f".repeat(40));
+    await h.probot.receive({ id: "h-1", name: "push", payload: pushExample() } as never);
+    await h.worker.idle();
+    expect(h.submitted).toEqual([]);
+    expect(await h.inbox.list()).toEqual([]);
   });
 
   it("keeps a delivery in the inbox when GitHub fails, and acts on it on resume", async () => {
@@ -121,6 +191,7 @@ describe("push", () => {
     await h.worker.idle();
 
     mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     mockNoBerthYml("Codertocat/Hello-World", HEAD);
     await h.worker.resume();
     await h.worker.idle();
@@ -183,6 +254,8 @@ describe("pull_request", () => {
     comment.issue.number = 2;
     comment.comment.body = "Looks safe.\n/berth preview";
     comment.comment.user.login = "maintainer";
+    // Written after the head was pushed (the example's comment predates the example's pull request).
+    comment.comment.created_at = "2019-05-15T15:25:00Z";
     const replies: string[] = [];
     const reactions: string[] = [];
     nock(API)
@@ -342,6 +415,7 @@ describe("waiting for the commit's other checks", () => {
   async function gatedPush(h: ReturnType<typeof createHarness>, suitesAtPush: unknown[] = QUEUED_CI) {
     mockToken(1);
     mockSpec("Codertocat/Hello-World", HEAD, specYaml("Codertocat/Hello-World", "master"));
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     nock(API)
       .get("/repos/Codertocat/Hello-World/contents/.github%2Fberth.yml")
       .query({ ref: HEAD })
@@ -385,9 +459,27 @@ describe("waiting for the commit's other checks", () => {
           { app: { id: APP_ID, name: "Berth" }, status: "queued", conclusion: null, latest_check_runs_count: 1 },
         ],
       });
+    mockHead("Codertocat/Hello-World", "master", HEAD);
     await h.probot.receive({ id: "g-2", name: "check_suite", payload: suiteCompleted("success") } as never);
     await h.worker.idle();
     expect(h.submitted.map((s) => [s.deliveryId, s.intent.kind])).toEqual([["g-1:deploy", "deploy"]]);
+  });
+
+  it("drops a waiting deploy whose branch moved on while its checks ran", async () => {
+    const h = createHarness();
+    await gatedPush(h);
+    nock(API)
+      .get(`/repos/Codertocat/Hello-World/commits/${HEAD}/check-suites`)
+      .query({ per_page: 100 })
+      .reply(200, {
+        total_count: 1,
+        check_suites: [{ app: { id: 29310, name: "CI" }, status: "completed", conclusion: "success", latest_check_runs_count: 2 }],
+      });
+    mockHead("Codertocat/Hello-World", "master", "f".repeat(40));
+    await h.probot.receive({ id: "g-4", name: "check_suite", payload: suiteCompleted("success") } as never);
+    await h.worker.idle();
+    expect(h.submitted).toEqual([]);
+    expect(await h.state.get(gateKey(1, "Codertocat/Hello-World", HEAD))).toBeNull();
   });
 
   it("ends the deployment CANCELED naming the failing suite", async () => {

@@ -1,16 +1,17 @@
 // A Probot wired to Berth's handlers with fakes for the store and the pipeline, so tests drive it with
 // `probot.receive()` and real payloads and then look at what reached the pipeline and GitHub.
+import nock from "nock";
 import type { Probot } from "probot";
 import { parseAppSpec } from "../../src/app-spec/index.js";
 import { createAct } from "../../src/intents/act.js";
-import { IntentError } from "../../src/pipeline/index.js";
+import { IntentError } from "../../src/core/errors.js";
 import { registerHandlers } from "../../src/webhooks/index.js";
 import { Inbox } from "../../src/webhooks/inbox.js";
 import type { ManagedApp, PipelinePort, SpecParser } from "../../src/core/ports.js";
 import { EventWorker } from "../../src/webhooks/worker.js";
 import { InstallationWriteQueue } from "../../src/github/write-queue.js";
 import type { AppKey, DeploymentRecord, Intent } from "../../src/core/types.js";
-import { createTestProbot, memoryState, silentLog } from "../github/kit.js";
+import { API, createTestProbot, memoryState, silentLog } from "../github/kit.js";
 
 export const APP_ID = 1;
 
@@ -78,3 +79,11 @@ services:
 ${extra}`;
 
 export const contentOf = (text: string) => ({ type: "file", encoding: "base64", content: Buffer.from(text).toString("base64") });
+
+/** The spec file at `ref` (null: the repository has neither spec file there). */
+export function mockSpec(repo: string, ref: string, text: string | null) {
+  const scope = nock(API).get(`/repos/${repo}/contents/.do%2Fapp.yaml`).query({ ref });
+  if (text !== null) return scope.reply(200, contentOf(text));
+  scope.reply(404, { message: "Not Found" });
+  return nock(API).get(`/repos/${repo}/contents/.do%2Fdeploy.template.yaml`).query({ ref }).reply(404, { message: "Not Found" });
+}

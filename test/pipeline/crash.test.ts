@@ -1,4 +1,4 @@
-// Berth killed with SIGKILL mid-deployment (a real process, a real PGlite store on disk), then restarted on
+// Berth killed with SIGKILL mid-deployment (a real process, a real SQLite store on disk), then restarted on
 // the same store: queued intents run, an interrupted build resumes from its last completed step, an
 // interrupted rollout ends in ERROR "interrupted" with the previous ACTIVE deployment intact.
 import { mkdtempSync, rmSync } from "node:fs";

@@ -1,5 +1,5 @@
 // Shared pieces for pipeline tests: a SourceProvider serving specs from memory, a pipeline on an in-memory
-// PGlite store, and waiting on events rather than on time.
+// SQLite store (PostgreSQL with BERTH_TEST_STORE=postgres), and waiting on events rather than on time.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,8 +7,10 @@ import { createPipeline, isFinal, type Pipeline, type PipelineOptions } from "..
 import type { FetchedSpec, SourceProvider } from "../../src/core/ports.js";
 import type { AppKey, DeploymentRecord, PipelineEvent } from "../../src/core/types.js";
 import { createMemoryRuntime, type MemoryRuntime, type MemoryRuntimeOptions } from "../../src/runtime/memory/index.js";
-import { createStore, type SqlStore as Store } from "../../src/store/index.js";
-import { silentLog } from "../store/open-store.js";
+import { NON_FINAL_PHASES } from "../../src/core/phases.js";
+import type { SqlStore as Store } from "../../src/store/index.js";
+import { postgresUrl } from "../helpers/services.js";
+import { openTestStore, silentLog, type TestStore } from "../store/open-store.js";
 
 export const TOKEN = `ghs_${"T0k3n".repeat(8)}abcd`;
 export const API_KEY = "s3cr3t-api-key-value!";
@@ -42,6 +44,19 @@ jobs:
     run_command: ./notify
 `;
 
+/**
+ * The store pipeline tests run on: SQLite in memory by default; BERTH_TEST_STORE=postgres runs them on
+ * PostgreSQL (BERTH_TEST_DATABASE_URL), each store in a fresh schema dropped by cleanup().
+ */
+export function openPipelineStore(): Promise<TestStore> {
+  const kind = process.env.BERTH_TEST_STORE ?? "sqlite";
+  if (kind === "sqlite") return openTestStore("sqlite");
+  if (kind !== "postgres") throw new Error(`BERTH_TEST_STORE=${kind}: expected sqlite or postgres`);
+  const url = postgresUrl();
+  if (!url) throw new Error("BERTH_TEST_STORE=postgres needs BERTH_TEST_DATABASE_URL");
+  return openTestStore("postgres", url);
+}
+
 export class FakeSource implements SourceProvider {
   /** sha → spec text; `default` for any other sha. */
   readonly specs = new Map<string, string>([["default", SPEC]]);
@@ -61,8 +76,6 @@ export class FakeSource implements SourceProvider {
     return [TOKEN];
   }
 }
-
-export const shop: AppKey = { installationId: 1, repository: "acme/shop", environment: "production" };
 
 export function sha(n: number): string {
   return n.toString(16).padStart(7, "0").padEnd(40, "a");
@@ -97,7 +110,8 @@ export interface Harness {
 export async function harness(
   options: { runtime?: MemoryRuntimeOptions; pipeline?: Partial<PipelineOptions>; store?: Store; start?: boolean } = {},
 ): Promise<Harness> {
-  const store = options.store ?? (await createStore({ dataDir: "memory://", log: silentLog }));
+  const opened = options.store ? undefined : await openPipelineStore();
+  const store = options.store ?? opened!.store;
   const runtime = createMemoryRuntime(options.runtime);
   const source = new FakeSource();
   const workDir = mkdtempSync(join(tmpdir(), "berth-pipeline-"));
@@ -140,11 +154,11 @@ export async function harness(
         await store.db
           .updateTable("deployments")
           .set({ phase: "CANCELED" })
-          .where("phase", "in", ["PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING"])
+          .where("phase", "in", NON_FINAL_PHASES)
           .execute();
         await store.db.updateTable("apps").set({ teardown_pending: false, lease_owner: null, lease_expires_at: null }).execute();
       } else {
-        await store.close();
+        await opened!.cleanup();
       }
       rmSync(workDir, { recursive: true, force: true });
     },

@@ -4,16 +4,18 @@ import { runDeployment } from "../../src/pipeline/run-deployment.js";
 import { silentLog as quiet } from "../store/open-store.js";
 import type { PipelineEvent } from "../../src/core/types.js";
 import type { MemoryRuntimeOptions } from "../../src/runtime/memory/index.js";
-import { createStore, type SqlStore as Store } from "../../src/store/index.js";
-import { silentLog } from "../store/open-store.js";
-import { gate, harness as makeHarness, pushIntent, sha, SPEC, type Harness } from "./helpers.js";
+import { RuntimeError } from "../../src/runtime/runtime.js";
+import type { TestStore } from "../store/open-store.js";
+import { gate, harness as makeHarness, openPipelineStore, pushIntent, sha, SPEC, type Harness } from "./helpers.js";
 
-// One PGlite for the file (opening one is the slow part); each test gets its own app and pipeline.
-let store: Store;
+// One store for the file; each test gets its own app and pipeline.
+let opened: TestStore;
+let store: TestStore["store"];
 beforeAll(async () => {
-  store = await createStore({ dataDir: "memory://", log: silentLog });
+  opened = await openPipelineStore();
+  store = opened.store;
 });
-afterAll(async () => store.close());
+afterAll(async () => opened.cleanup());
 
 let h: Harness;
 let shop: Harness["app"];
@@ -151,6 +153,8 @@ describe("pipeline", () => {
     const bad = await deploy(sha(2));
     expect(bad.phase).toBe("ERROR");
     expect(bad.message).toBe("PRE_DEPLOY job migrate exited with code 3");
+    expect(bad.error).toMatchObject({ code: "JOB_FAILED", step: "pre_deploy:migrate", component: "migrate" });
+    expect((await h.store.deployments.get(bad.id))!.error).toEqual(bad.error);
     const steps = (await h.store.deployments.get(bad.id))!.steps;
     expect(steps.find((s) => s.name === "pre_deploy:migrate")).toMatchObject({ status: "ERROR", component: "migrate" });
     expect(steps.find((s) => s.name === "failed_deploy:notify")).toMatchObject({ status: "SUCCESS" });
@@ -177,12 +181,30 @@ describe("pipeline", () => {
     fail = true;
     const bad = await deploy(sha(2));
     expect(bad).toMatchObject({ phase: "ERROR", message: "deploying queue failed: instance never became healthy" });
+    expect(bad.error).toMatchObject({ code: "ROLLOUT_FAILED", step: "deploy:queue", component: "queue" });
+    expect(bad.error?.timedOut).toBeUndefined();
     const steps = (await h.store.deployments.get(bad.id))!.steps.map((s) => `${s.name}:${s.status}`);
     expect(steps).toEqual(expect.arrayContaining(["deploy:api:SUCCESS", "deploy:queue:ERROR", "revert:api:SUCCESS", "revert:queue:SUCCESS"]));
     const serving = h.runtime.serving.get(good.appId)!;
     expect(serving.get("api")!.image).toBe(`memory/${good.appId}/api:${good.id}`);
     expect(serving.get("queue")!.deploymentId).toBe(good.id);
     expect((await h.store.deployments.get(good.id))!.phase).toBe("ACTIVE");
+  });
+
+  it("records a runtime that ran out of time as a timed-out failure, by its details rather than its text", async () => {
+    h = await harness({
+      runtime: {
+        hooks: {
+          build: (req) => {
+            if (req.component === "queue") throw new RuntimeError("queue: took too long", { component: "queue", timedOut: true });
+          },
+        },
+      },
+    });
+    const bad = await deploy(sha(1));
+    expect(bad).toMatchObject({ phase: "ERROR", message: "build of queue failed: queue: took too long" });
+    expect(bad.error).toMatchObject({ code: "BUILD_FAILED", step: "build:queue", component: "queue", timedOut: true });
+    expect(bad.error?.markdown).toContain("BERTH_BUILD_TIMEOUT");
   });
 
   it("an invalid spec fails the spec step with the line of the problem", async () => {
@@ -193,9 +215,12 @@ describe("pipeline", () => {
     expect(bad.message).toMatch(/^\.do\/app\.yaml is invalid: line 4: /);
     const logs = (await h.pipeline.readLogs(bad.id, "spec")).map((c) => c.text).join("");
     expect(logs).toContain(".do/app.yaml:4:");
+    expect(bad.error).toMatchObject({ code: "SPEC_INVALID", step: "spec" });
+    expect(bad.error?.markdown).toMatch(/^- `\.do\/app\.yaml:4:\d+` /);
     h.source.specs.clear();
     const missing = await deploy(sha(2));
     expect(missing.message).toBe(`${shop.repository} has no app spec at ${sha(2).slice(0, 7)}: add .do/app.yaml`);
+    expect(missing.error).toMatchObject({ code: "SPEC_MISSING", step: "spec" });
   });
 
   it("with cancelInProgress a newer push stops the running build of an older commit", async () => {
@@ -319,6 +344,7 @@ describe("pipeline", () => {
     await h.pipeline.stop(20);
     const d = await h.store.deployments.get(id);
     expect(d).toMatchObject({ phase: "ERROR", message: "interrupted: Berth shut down before the deployment finished" });
+    expect(d!.error).toMatchObject({ code: "INTERRUPTED" });
     const app = await h.store.db.selectFrom("apps").select("lease_owner").where("id", "=", d!.appId).executeTakeFirstOrThrow();
     expect(app.lease_owner).toBeNull();
   });

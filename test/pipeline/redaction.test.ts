@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createRedactor, REDACTED, secretForms } from "../../src/core/redact.js";
 import { StepLogs } from "../../src/pipeline/step-logs.js";
 import type { PipelineEvent } from "../../src/core/types.js";
-import { createStore, type SqlStore as Store } from "../../src/store/index.js";
-import { silentLog } from "../store/open-store.js";
-import { API_KEY, harness, pushIntent, sha, SPEC, TOKEN, type Harness } from "./helpers.js";
+import type { SqlStore as Store } from "../../src/store/index.js";
+import type { TestStore } from "../store/open-store.js";
+import { API_KEY, harness, openPipelineStore, pushIntent, sha, SPEC, TOKEN, type Harness } from "./helpers.js";
 
 const SECRET = "correct horse/battery+staple?";
 
@@ -60,11 +60,13 @@ describe("redactor", () => {
 
 describe("redaction in a deployment", () => {
   let h: Harness;
+  let opened: TestStore;
   let shared: Store;
   beforeAll(async () => {
-    shared = await createStore({ dataDir: "memory://", log: silentLog });
+    opened = await openPipelineStore();
+    shared = opened.store;
   });
-  afterAll(async () => shared.close());
+  afterAll(async () => opened.cleanup());
   afterEach(async () => h?.close());
 
   it("no secret reaches stored logs, events, step messages or the deployment message", { timeout: 120_000 }, async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Router } from "../../src/router/router.js";
-import { sitePath } from "../../src/router/router-static.js";
+import { isHiddenPath, sameSitePath, sitePath } from "../../src/router/router-static.js";
 import { get, silentLog } from "./router-kit.js";
 
 let dir: string;
@@ -24,6 +24,17 @@ beforeAll(() => {
   writeFileSync(join(root, "guide", "index.html"), "<h1>guide</h1>");
   writeFileSync(join(root, "404.html"), "<h1>custom 404</h1>");
   writeFileSync(join(root, "spa.html"), "<div id=app></div>");
+  mkdirSync(join(root, ".do"));
+  writeFileSync(join(root, ".do", "app.yaml"), "name: source-spec");
+  writeFileSync(join(root, ".env"), "API_KEY=hidden");
+  writeFileSync(join(root, "guide", ".notes"), "hidden notes");
+  mkdirSync(join(root, ".well-known"));
+  writeFileSync(join(root, ".well-known", "security.txt"), "Contact: mailto:security@example.com");
+  mkdirSync(join(root, "assets"));
+  writeFileSync(join(root, "assets", "index.html"), "<h1>assets</h1>");
+  mkdirSync(join(root, "evil.example"));
+  writeFileSync(join(root, "evil.example", "index.html"), "<h1>not evil</h1>");
+  symlinkSync(join(root, ".env"), join(root, "env.txt"));
   writeFileSync(join(dir, "secret.txt"), "top secret");
   symlinkSync(join(dir, "secret.txt"), join(root, "leak.txt"));
   symlinkSync(join(root, "about.html"), join(root, "alias.html"));
@@ -114,6 +125,55 @@ describe("static sites", () => {
     expect((await fetchPath("/alias.html")).body).toBe("<h1>about</h1>");
   });
 
+  it("answers a dotfile or dot directory exactly as a missing file, in any spelling, except .well-known", async () => {
+    const missing = await fetchPath("/missing.yaml");
+    expect(missing).toMatchObject({ status: 404, body: "<h1>custom 404</h1>" });
+    const hidden = [
+      "/.env",
+      "/.do/app.yaml",
+      "/.do/",
+      "/.do",
+      "/%2edo/app.yaml",
+      "/%2Eenv",
+      "/guide/.notes",
+      "/guide/%2enotes",
+      "/guide/..%2f.env",
+      "/.well-known/../.env",
+      "/env.txt",
+    ];
+    for (const path of hidden) {
+      const reply = await fetchPath(path);
+      expect({ path, status: reply.status, body: reply.body, location: reply.headers.location }).toEqual({
+        path,
+        status: 404,
+        body: missing.body,
+        location: undefined,
+      });
+    }
+    // Under a catch-all the missing answer is the catch-all document, and so is a dotfile's.
+    expect(await fetchPath("/app/.env")).toMatchObject({ status: 200, body: "<div id=app></div>" });
+    expect(await fetchPath("/.well-known/security.txt")).toMatchObject({ status: 200, body: "Contact: mailto:security@example.com" });
+  });
+
+  it("redirects a directory only to a path on the same site, whatever slashes the request starts with", async () => {
+    const hostile = ["//evil.example/..%2Fassets", "//evil.example", "/\\evil.example", "/\\/evil.example"];
+    for (const path of [...hostile, "/%2F%2Fevil.example", "/%2F%2Fevil.example/"]) {
+      const reply = await fetchPath(path);
+      const location = reply.headers.location;
+      if (location === undefined) continue;
+      expect({ path, location, host: new URL(location, "http://docs.localhost").host }).toEqual({
+        path,
+        location: expect.stringMatching(/^\/(?![/\\]|%2f|%5c)/i) as unknown,
+        host: "docs.localhost",
+      });
+      expect({ path, followed: (await fetchPath(location)).status }).toEqual({ path, followed: 200 });
+    }
+    const offsite = await fetchPath("//evil.example/..%2Fassets");
+    expect(offsite).toMatchObject({ status: 301, headers: { location: "/evil.example/..%2Fassets/" } });
+    expect((await fetchPath(offsite.headers.location!)).body).toBe("<h1>assets</h1>");
+    expect((await fetchPath("/assets?x=1")).headers.location).toBe("/assets/?x=1");
+  });
+
   it("serves a site whose folder appears only after the site was set", async () => {
     const late = join(dir, "late");
     router.setStaticSite("docs", "site", { root: late, indexDocument: "index.html" });
@@ -130,6 +190,23 @@ describe("sitePath", () => {
     expect(sitePath("/%zz")).toBeNull();
     expect(sitePath("/a%00b")).toBeNull();
     expect(sitePath("/a%5c..%5cb")).toBeNull();
+  });
+});
+
+describe("isHiddenPath", () => {
+  it("flags any dot segment but a leading .well-known", () => {
+    expect(["/.env", "/a/.git/config", "/.well-known/.x", "/a/.well-known/x"].filter((p) => isHiddenPath(p))).toHaveLength(4);
+    expect(["/", "/a.b/c.d", "/.well-known/", "/.well-known/acme-challenge/t"].some((p) => isHiddenPath(p))).toBe(false);
+  });
+});
+
+describe("sameSitePath", () => {
+  it("collapses leading slashes and backslashes, plain or encoded, and anchors anything else at /", () => {
+    expect(sameSitePath("//evil.example/x")).toBe("/evil.example/x");
+    expect(sameSitePath("/\\/\\evil.example")).toBe("/evil.example");
+    expect(sameSitePath("/%2F%5cevil.example")).toBe("/evil.example");
+    expect(sameSitePath("http://evil.example/x")).toBe("/http://evil.example/x");
+    expect(sameSitePath("/docs/a//b")).toBe("/docs/a//b");
   });
 });
 

@@ -1,8 +1,8 @@
-// Opens a store for tests: PGlite in memory, or PostgreSQL in a fresh schema that is dropped afterwards.
+// Opens a store for tests: SQLite in memory, or PostgreSQL in a fresh schema that is dropped afterwards.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import pino from "pino";
-import { createStore, type Store } from "../../src/store/index.js";
+import { createStore, type SqlStore, type Store } from "../../src/store/index.js";
 
 export const silentLog = pino({ level: "silent" });
 
@@ -21,12 +21,12 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
 }
 
 export interface TestStore {
-  store: Store;
+  store: SqlStore;
   cleanup(): Promise<void>;
 }
 
-export async function openTestStore(kind: "pglite" | "postgres", url?: string | null): Promise<TestStore> {
-  if (kind === "pglite") {
+export async function openTestStore(kind: Store["kind"], url?: string | null): Promise<TestStore> {
+  if (kind === "sqlite") {
     const store = await createStore({ dataDir: "memory://", log: silentLog });
     return { store, cleanup: () => store.close() };
   }

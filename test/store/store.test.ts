@@ -5,11 +5,9 @@ import type { NewDeployment, Store } from "../../src/store/index.js";
 import { postgresUrl } from "../helpers/services.js";
 import { openTestStore, type TestStore } from "./open-store.js";
 
+// The same contract on both stores; PostgreSQL only when BERTH_TEST_DATABASE_URL is set (else a printed reason).
 const url = postgresUrl();
-const backends: ["pglite" | "postgres", boolean][] = [
-  ["pglite", true],
-  ["postgres", url !== null],
-];
+const backends: { kind: Store["kind"] }[] = [{ kind: "sqlite" }, ...(url ? [{ kind: "postgres" as const }] : [])];
 
 let app: AppKey;
 let counter = 0;
@@ -28,8 +26,8 @@ function push(sha: string, extra: Partial<NewDeployment> = {}): NewDeployment {
   };
 }
 
-for (const [kind, available] of backends) {
-  describe.skipIf(!available)(`store on ${kind}`, () => {
+describe.each(backends)("store on $kind", ({ kind }) => {
+  describe("records", () => {
     let t: TestStore;
     let store: Store;
     // One store per backend; each test works on its own app so tests stay independent.
@@ -144,10 +142,61 @@ for (const [kind, available] of backends) {
       await store.state.delete("check-run:x");
       expect(await store.state.get("check-run:x")).toBeUndefined();
     });
+
+    it("reads timestamps back as Dates and JSON back as values", async () => {
+      const { deployment } = await store.queue.enqueue(push("5".repeat(40)));
+      const id = deployment!.id;
+      const started = new Date("2026-01-02T03:04:05.678Z");
+      await store.steps.put(id, { name: "source", position: 0, status: "SUCCESS", startedAt: started, result: { n: 1 } });
+      await store.logs.append(id, "source", "x\n");
+      await store.deployments.transition(id, "CANCELED", { message: "stop" });
+      const internals = await store.deployments.internals(id);
+      const record = internals!.record;
+      for (const date of [record.createdAt, record.updatedAt, (await store.apps.find(app))!.createdAt, (await store.logs.read(id))[0]!.createdAt]) {
+        expect(date).toBeInstanceOf(Date);
+        expect(Math.abs(date.getTime() - Date.now())).toBeLessThan(60_000);
+      }
+      expect(record.steps[0]!.startedAt).toEqual(started);
+      expect(record.cause).toEqual({ type: "push", sha: "5".repeat(40), ref: "refs/heads/main" });
+      expect(internals!.intent).toEqual({ kind: "deploy", sha: "5".repeat(40) });
+      expect(internals!.stepResults.get("source")).toEqual({ n: 1 });
+    });
+
+    it("merges images and keeps a failure's code and details", async () => {
+      const { deployment } = await store.queue.enqueue(push("4".repeat(40), { images: { web: "web:1" } }));
+      const id = deployment!.id;
+      await store.deployments.update(id, { images: { api: "api:1" }, spec: { name: "shop" } });
+      await store.deployments.update(id, { images: { web: "web:2" } });
+      await store.deployments.update(id, { error: { code: "BUILD_FAILED", step: "build:web", markdown: "exit 2" } });
+      const internals = await store.deployments.internals(id);
+      expect(internals!.images).toEqual({ web: "web:2", api: "api:1" });
+      expect(internals!.spec).toEqual({ name: "shop" });
+      expect(internals!.record.error).toEqual({ code: "BUILD_FAILED", step: "build:web", markdown: "exit 2" });
+    });
+
+    it("lists an app's deployments newest first and counts the pending ones", async () => {
+      const a = await store.queue.enqueue(push("3".repeat(40), { supersedeQueued: false }));
+      const b = await store.queue.enqueue(push("2".repeat(40), { supersedeQueued: false }));
+      const found = await store.apps.find(app);
+      expect((await store.deployments.list(found!.id)).map((d) => d.id)).toEqual([b.deployment!.id, a.deployment!.id]);
+      expect(await store.queue.pending()).toBeGreaterThanOrEqual(2);
+      expect(await store.deployments.requestCancel(a.deployment!.id, "stop")).toBe(true);
+      expect(JSON.parse((await store.queue.stopRequest(a.deployment!.id))!)).toEqual({ phase: "CANCELED", message: "stop" });
+    });
+
+    it("removes an app and brings it back on a new push", async () => {
+      const created = await store.apps.upsert(app, { branch: "main" });
+      await store.apps.setSpecName(created.id, "shop");
+      await store.apps.remove(created.id, "uninstalled");
+      expect(await store.apps.get(created.id)).toMatchObject({ removedReason: "uninstalled", specName: "shop" });
+      expect((await store.apps.get(created.id))!.removedAt).toBeInstanceOf(Date);
+      const back = await store.apps.upsert(app, { branch: "release" });
+      expect(back).toMatchObject({ id: created.id, branch: "release", removedAt: undefined });
+    });
   });
 
   // Claims see every app in the store, so these tests get a store of their own.
-  describe.skipIf(!available)(`queue leases on ${kind}`, () => {
+  describe("queue leases", () => {
     let own: TestStore;
     let store: Store;
     beforeEach(async () => {
@@ -182,4 +231,4 @@ for (const [kind, available] of backends) {
       expect(await store.queue.claim("w1", 60_000, [])).toBeUndefined();
     });
   });
-}
+});

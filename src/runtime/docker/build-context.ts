@@ -18,7 +18,7 @@ function inside(root: string, target: string): boolean {
 }
 
 /** Resolve a repository-relative path from the spec, refusing anything that ends up outside the repository. */
-export function resolveInRepository(sourceRoot: string, written: string, field: string, component: string): string {
+function resolveInRepository(sourceRoot: string, written: string, field: string, component: string): string {
   const root = realpathSync(sourceRoot);
   const lexical = resolve(root, written.replace(/^\/+/, "") || ".");
   if (!inside(root, lexical)) {
@@ -55,11 +55,6 @@ export function resolveBuildContext(
     throw new RuntimeError(`${component}: dockerfile_path "${dockerfilePath}" is not a file`, { component });
   }
   return { contextDir, dockerfile };
-}
-
-/** Path of `file` inside the context, with `/` separators, for Dockerfile instructions. */
-export function contextRelative(contextDir: string, file: string): string {
-  return relative(contextDir, file).split(sep).join("/") || ".";
 }
 
 export function existsIn(dir: string, name: string): boolean {

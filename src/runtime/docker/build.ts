@@ -9,7 +9,8 @@ import { RuntimeError } from "../runtime.js";
 import { resolveBuildContext } from "./build-context.js";
 import { buildEnvFile, detectProject, generateDockerfile, SITE_ROOT, usesBuildEnv, type BaseImages } from "./dockerfile.js";
 import { imageTag, LABEL } from "./labels.js";
-import { LineSplitter, makeRedactor, Tail } from "./redact.js";
+import { createRedactor } from "../../core/redact.js";
+import { redactedLines, Tail } from "./lines.js";
 
 export interface BuildOptions {
   docker: Dockerode;
@@ -66,13 +67,13 @@ async function ensureImage(docker: Dockerode, ref: string, req: BuildRequest): P
   return { image: ref };
 }
 
-export function stagingDirName(component: string): string {
+function stagingDirName(component: string): string {
   return `.berth-build-${component}`;
 }
 
 export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise<BuildResult> {
   if (req.image) return ensureImage(opts.docker, imageReference(req.image), req);
-  const redact = makeRedactor(req.secrets);
+  const redactor = createRedactor(req.secrets);
   const { contextDir, dockerfile } = resolveBuildContext(req.sourceRoot, req.component, req.sourceDir, req.dockerfilePath);
   const staging = stagingDirName(req.component);
   const stagingPath = join(contextDir, staging);
@@ -140,10 +141,9 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
     const signal = AbortSignal.any([req.signal, timeout]);
     const tail = new Tail(30);
     let failure: string | undefined;
-    const lines = new LineSplitter((line) => {
-      const clean = redact(line);
-      tail.push(clean);
-      req.log(clean);
+    const lines = redactedLines(redactor, (line) => {
+      tail.push(line);
+      req.log(line);
     });
     try {
       const stream = await opts.docker.buildImage(
@@ -175,7 +175,7 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
       if (timeout.aborted) {
         throw new RuntimeError(
           `${req.component}: build timed out after ${Math.round(opts.timeoutMs / 1000)} s (BERTH_BUILD_TIMEOUT)`,
-          { component: req.component, logTail: tail.get() },
+          { component: req.component, logTail: tail.get(), timedOut: true },
         );
       }
       if (req.signal.aborted) throw new RuntimeError(`${req.component}: build canceled`, { component: req.component });
@@ -183,7 +183,7 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
     }
     lines.flush();
     if (failure !== undefined) {
-      throw new RuntimeError(`${req.component}: build failed: ${redact(failure.trim())}`, {
+      throw new RuntimeError(`${req.component}: build failed: ${redactor.redact(failure.trim())}`, {
         component: req.component,
         logTail: tail.get(),
       });

@@ -147,7 +147,7 @@ export interface DevDatabaseInput {
   labels?: Record<string, string>;
 }
 
-export function devDatabaseName(appId: string, db: string): string {
+function devDatabaseName(appId: string, db: string): string {
   return `berth-db-${dockerName(appId)}-${dockerName(db)}`;
 }
 

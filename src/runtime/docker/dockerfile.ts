@@ -20,7 +20,7 @@ export const DEFAULT_BASE_IMAGES: BaseImages = {
   go: "golang:1.23-bookworm",
 };
 
-export type Language = "node" | "python" | "go" | "static";
+type Language = "node" | "python" | "go" | "static";
 
 /** What the generator needs to know about a source directory; read by `detectProject`. */
 export interface ProjectFacts {
@@ -51,7 +51,7 @@ export interface GenerateOptions {
 
 export const usesBuildEnv = (facts: ProjectFacts): boolean => facts.language !== "static";
 
-export const STATIC_OUTPUT_DIRS = ["_static", "dist", "public", "build"];
+const STATIC_OUTPUT_DIRS = ["_static", "dist", "public", "build"];
 
 function parseProcfile(text: string): Record<string, string> {
   const out: Record<string, string> = {};

@@ -2,7 +2,7 @@
 import { createServer } from "node:net";
 import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
-import { LineSplitter } from "./redact.js";
+import { LineSplitter, type LineSink } from "./lines.js";
 
 /** A free TCP port on 127.0.0.1 (the kernel picks it; the instance binds it a moment later). */
 export function freePort(): Promise<number> {
@@ -18,7 +18,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Splits the engine's multiplexed stdout/stderr frames (non-TTY containers) into text. */
-export function demuxBuffer(buf: Buffer): string {
+function demuxBuffer(buf: Buffer): string {
   let out = "";
   let i = 0;
   while (i + 8 <= buf.length) {
@@ -33,15 +33,20 @@ export function demuxBuffer(buf: Buffer): string {
 export async function logTail(container: Dockerode.Container, lines = 30): Promise<string[]> {
   try {
     const buf = (await container.logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-    return demuxBuffer(buf).split(/\r?\n/).filter((l) => l.length > 0).slice(-lines);
+    const out: string[] = [];
+    const splitter = new LineSplitter((line) => {
+      if (line.length > 0) out.push(line);
+    });
+    splitter.push(demuxBuffer(buf));
+    splitter.flush();
+    return out.slice(-lines);
   } catch {
     return [];
   }
 }
 
-/** Streams an attached container's output line by line; resolves when the stream ends. */
-export function followOutput(docker: Dockerode, stream: NodeJS.ReadWriteStream, onLine: (line: string) => void): Promise<void> {
-  const lines = new LineSplitter(onLine);
+/** Streams an attached container's output into `lines`; resolves when the stream ends. */
+export function followOutput(docker: Dockerode, stream: NodeJS.ReadWriteStream, lines: LineSink): Promise<void> {
   const sink = { write: (chunk: Buffer) => lines.push(chunk.toString("utf8")) };
   docker.modem.demuxStream(stream as unknown as Readable, sink as never, sink as never);
   return new Promise((resolve) => {

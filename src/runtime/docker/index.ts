@@ -1,12 +1,4 @@
 // The Docker runtime's public surface for the composition root.
-export { createDockerRuntime, type DockerRuntime, type DockerRuntimeOptions, type AdoptResult } from "./docker-runtime.js";
-export {
-  readDatabasesConfig,
-  resolveDatabases,
-  bindingFromUrl,
-  type DatabaseBinding,
-  type DatabaseComponent,
-  type ResolvedDatabases,
-} from "./databases.js";
-export { DEFAULT_BASE_IMAGES, type BaseImages } from "./dockerfile.js";
+export { createDockerRuntime, type DockerRuntime } from "./docker-runtime.js";
+export { readDatabasesConfig, type DatabaseBinding } from "./databases.js";
 export { LABEL } from "./labels.js";

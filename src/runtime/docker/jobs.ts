@@ -8,7 +8,8 @@ import { RuntimeError } from "../runtime.js";
 import { containerSpecFor, type NetworkMode } from "./container-spec.js";
 import { followOutput, removeContainer } from "./engine.js";
 import { dockerName } from "./labels.js";
-import { makeRedactor, Tail } from "./redact.js";
+import { createRedactor } from "../../core/redact.js";
+import { redactedLines, Tail } from "./lines.js";
 
 export interface JobOptions {
   docker: Dockerode;
@@ -18,7 +19,7 @@ export interface JobOptions {
 }
 
 export async function runJob(o: JobOptions, req: JobRequest): Promise<JobResult> {
-  const redact = makeRedactor(req.secrets);
+  const redactor = createRedactor(req.secrets);
   const tail = new Tail(30);
   const name = `berth-job-${dockerName(req.appId)}-${dockerName(req.component)}-${randomBytes(4).toString("hex")}`;
   const spec = containerSpecFor({
@@ -39,17 +40,17 @@ export async function runJob(o: JobOptions, req: JobRequest): Promise<JobResult>
   try {
     container = await o.docker.createContainer(spec);
   } catch (err) {
-    throw new RuntimeError(`${req.component}: could not create the job container: ${redact((err as Error).message)}`, {
+    throw new RuntimeError(`${req.component}: could not create the job container: ${redactor.redact((err as Error).message)}`, {
       component: req.component,
     });
   }
   try {
     const stream = await container.attach({ stream: true, stdout: true, stderr: true, logs: true });
-    const output = followOutput(o.docker, stream, (line) => {
-      const clean = redact(line);
-      tail.push(clean);
-      req.log(clean);
+    const lines = redactedLines(redactor, (line) => {
+      tail.push(line);
+      req.log(line);
     });
+    const output = followOutput(o.docker, stream, lines);
     const waited = container.wait({ condition: "next-exit" }) as Promise<{ StatusCode: number }>;
     await container.start();
 
@@ -68,6 +69,7 @@ export async function runJob(o: JobOptions, req: JobRequest): Promise<JobResult>
       throw new RuntimeError(`${req.component}: job did not finish within ${Math.round(req.timeoutMs / 1000)} s`, {
         component: req.component,
         logTail: tail.get(),
+        timedOut: true,
       });
     }
     // Output can trail the exit by a moment; a stream that never ends must not hold the deploy.

@@ -1,6 +1,5 @@
-// A Kysely dialect for PGlite. PGlite is one connection; kysely-pglite's driver hands that connection to every
-// caller at once, so a transaction's BEGIN…COMMIT would interleave with unrelated queries from other async
-// callers and silently include them. This driver lends the connection to one holder at a time.
+// A Kysely dialect for PGlite, for the upgrade test that writes a store as Berth before SQLite did. PGlite is
+// one connection: the driver lends it to one holder at a time, so a transaction never takes in unrelated queries.
 import type { PGlite } from "@electric-sql/pglite";
 import {
   CompiledQuery,

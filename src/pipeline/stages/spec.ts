@@ -1,0 +1,57 @@
+// Read and validate the commit's app spec, then learn from it what every later stage needs: the app's name,
+// the bindables, and the secret values the redactor must hide.
+import type { AppSpec, BindContext } from "../../app-spec/index.js";
+import { isDeployTemplate, parseAppSpec, resolveComponentEnv } from "../../app-spec/index.js";
+import { deployError } from "../../core/errors.js";
+import type { AppKey } from "../../core/types.js";
+import type { DeployContext, RunDeps, Stage } from "../deploy-context.js";
+import { appNameFor, componentsOf, defaultBindContext, specSecrets } from "../map-spec.js";
+
+export function specStage(deps: RunDeps): Stage<{ path: string }> {
+  return {
+    name: "spec",
+    resumable: true,
+    async run(ctx, signal) {
+      const sink = ctx.logs.sink("spec");
+      const { app, sha } = ctx.deployment;
+      const fetched = await deps.source.readSpec(app, sha, signal);
+      if (!fetched) throw deployError("SPEC_MISSING", { repository: app.repository, sha, step: "spec" });
+      const { spec, problems } = parseAppSpec(fetched.text, { template: isDeployTemplate(fetched.path) });
+      for (const p of problems) sink(`${fetched.path}:${p.line}:${p.column}: ${p.severity}: ${p.message}`);
+      if (!spec) {
+        throw deployError("SPEC_INVALID", { path: fetched.path, errors: problems.filter((p) => p.severity === "error"), step: "spec" });
+      }
+      await deps.store.deployments.update(ctx.deployment.id, { spec });
+      await deps.store.apps.setSpecName(ctx.deployment.appId, spec.name);
+      await useSpec(deps, ctx, spec);
+      return { path: fetched.path };
+    },
+    restore(ctx, _result) {
+      return ctx.internals.spec !== undefined;
+    },
+  };
+}
+
+/** Everything the later stages learn from the spec; also run when a deployment resumes with its spec stored. */
+export async function useSpec(deps: RunDeps, ctx: DeployContext, spec: AppSpec): Promise<void> {
+  const { app, appId, sha } = ctx.deployment;
+  ctx.spec = spec;
+  ctx.appName = appNameFor(spec, app);
+  ctx.bind = await bindablesFor(deps, { app, appId, appName: ctx.appName, sha, spec });
+  ctx.redactor.add(specSecrets(spec));
+  for (const db of Object.values(ctx.bind.databases)) {
+    ctx.redactor.add([db.password, db.databaseUrl, db.jdbcDatabaseUrl ?? "", db.redisUrl ?? ""]);
+  }
+  for (const component of componentsOf(spec)) {
+    for (const scope of ["build", "run"] as const) ctx.redactor.add(resolveComponentEnv(spec, component.name, scope, ctx.bind).secrets);
+  }
+}
+
+/** The runtime's bindables, with what the composition root adds (configured databases). */
+export async function bindablesFor(
+  deps: RunDeps,
+  input: { app: AppKey; appId: string; appName: string; sha: string; spec: AppSpec },
+): Promise<BindContext> {
+  const base = defaultBindContext(input.spec, deps.runtime, { appId: input.appId, appName: input.appName, sha: input.sha });
+  return deps.bindContext ? await deps.bindContext({ ...input, base }) : base;
+}
