@@ -1,6 +1,7 @@
-// Berth as a user runs it — `npm start` in a child process — pointed at the fake GitHub, with its own data
-// directory, router port and webhook secret. Also the test repository (a tiny Node app with `.do/app.yaml` and a
-// Dockerfile on the test base image) and cleanup of whatever containers and images the run left.
+// Berth as a user runs it — `npm start`, so the built JavaScript, in a child process — pointed at the fake
+// GitHub, with its own data directory, router port and webhook secret. Also the test repository (a tiny Node app
+// with `.do/app.yaml` and a Dockerfile on the test base image) and cleanup of whatever containers and images the
+// run left.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -80,6 +81,8 @@ export interface StartBerthOptions {
   env?: Record<string, string>;
   /** Start on the data directory and ports of a Berth that was stopped with `keepData` (a restart). */
   restartOf?: BerthProcess;
+  /** How long Berth may take to listen (default 60 s). */
+  listenTimeoutMs?: number;
 }
 
 export class BerthProcess {
@@ -138,11 +141,13 @@ export class BerthProcess {
       WEBHOOK_PROXY_URL: "",
       ...options.env,
     };
-    // Its own process group, so stop() ends npm, tsx and Berth together.
+    // What `npm start` would compile first, compiled before the listen timeout starts.
+    execFileSync(process.execPath, [join(ROOT, "bin/build.js"), "--if-stale"], { stdio: "inherit" });
+    // Its own process group, so stop() ends npm, Berth and its router workers together.
     const child = spawn("npm", ["start", "--silent"], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     const berth = new BerthProcess(child, port, routerPort, dataDir, options.webhookSecret);
     try {
-      await berth.waitListening(60_000);
+      await berth.waitListening(options.listenTimeoutMs ?? 60_000);
     } catch (err) {
       await berth.stop();
       throw err;
@@ -154,8 +159,34 @@ export class BerthProcess {
     return `http://127.0.0.1:${this.port}${WEBHOOK_PATH}`;
   }
 
+  /** The process `npm start` runs as (the group leader of everything Berth started). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get running(): boolean {
     return this.exitCode === undefined;
+  }
+
+  /** Signals only the process `npm start` runs as, as `kill <pid>` from a terminal or a supervisor would. */
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** Signals the whole process group, as Ctrl-C in a terminal does. */
+  signalGroup(signal: NodeJS.Signals): void {
+    if (this.child.pid) signalGroup(this.child.pid, signal);
+  }
+
+  /** Resolves with the exit code of the process `npm start` runs as (null if a signal ended it). */
+  async exit(): Promise<number | null> {
+    await this.exited;
+    return this.exitCode ?? null;
+  }
+
+  /** Whether any process of the group is left. */
+  get groupAlive(): boolean {
+    return this.child.pid !== undefined && groupAlive(this.child.pid);
   }
 
   /** Lines of Berth's output that contain `text`. */
