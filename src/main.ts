@@ -23,7 +23,14 @@ import { createPipeline, type BindContextHook, type Pipeline } from "./pipeline/
 import { Router } from "./router/router.js";
 import { RouterCluster } from "./router/router-cluster.js";
 import type { Runtime } from "./runtime/runtime.js";
-import { createDockerRuntime, LABEL, readDatabasesConfig, type DatabaseBinding, type DockerRuntime } from "./runtime/docker/index.js";
+import {
+  createDockerRuntime,
+  LABEL,
+  readDatabasesConfig,
+  type DatabaseBinding,
+  type DatabasesConfig,
+  type DockerRuntime,
+} from "./runtime/docker/index.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
 import { createDeploymentPageHandler } from "./server/deployment-page.js";
 import { createHealthHandler } from "./server/health.js";
@@ -45,7 +52,7 @@ interface Plane {
   docker?: DockerRuntime;
 }
 
-function createPlane(config: Config, registry: Registry, databases: Record<string, string>, log: Logger): Plane {
+function createPlane(config: Config, registry: Registry, databases: DatabasesConfig, log: Logger): Plane {
   if (config.runtime !== "docker") return { runtime: createMemoryRuntime({ baseDomain: config.baseDomain }) };
   const routing = { port: config.routerPort, host: config.routerHost, baseDomain: config.baseDomain, publicUrlTemplate: config.publicUrlTemplate, log };
   const router =
@@ -56,7 +63,7 @@ function createPlane(config: Config, registry: Registry, databases: Record<strin
     labels: { [LABEL.instance]: config.instance },
     dataDir: config.dataDir,
     buildTimeoutMs: config.buildTimeoutMs,
-    databases: { configured: databases, devImage: config.devDatabaseImage },
+    databases: { config: databases, devImage: config.devDatabaseImage },
     log,
   });
   return { runtime: docker, router, docker };
@@ -75,12 +82,14 @@ function toBindings(b: DatabaseBinding): DatabaseBindings {
   };
 }
 
-/** `${db.*}` bindables come from the databases the operator configured (or dev database containers). */
+/** `${db.*}` bindables come from the databases the operator configured for the app's repository and environment
+ * (or dev database containers; a fork's preview gets dev databases only). */
 function databaseBindContext(docker: DockerRuntime | undefined): BindContextHook | undefined {
   if (!docker) return undefined;
-  return async ({ appId, spec, base }) => {
+  return async ({ app, appId, spec, base, untrusted }) => {
     if (spec.databases.length === 0) return base;
-    const { bindings } = await docker.resolveDatabases(spec.databases, appId);
+    const target = { appId, repository: app.repository, environment: app.environment, untrusted: untrusted === true };
+    const { bindings } = await docker.resolveDatabases(spec.databases, target);
     const resolved = Object.fromEntries(Object.entries(bindings).map(([name, b]) => [name, toBindings(b)]));
     return { ...base, databases: { ...base.databases, ...resolved } };
   };
@@ -187,7 +196,7 @@ async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline
   addHandler(createDeploymentPageHandler({ getDeployment: (id) => pipeline.getDeployment(id), readLogs: (id) => pipeline.readLogs(id), redact }));
 }
 
-async function serveApp(config: Config, github: GitHubAppCredentials, databases: Record<string, string>, log: Logger): Promise<void> {
+async function serveApp(config: Config, github: GitHubAppCredentials, databases: DatabasesConfig, log: Logger): Promise<void> {
   const store = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "berth_" });
@@ -272,7 +281,7 @@ async function main(): Promise<void> {
   }
   const log = pino({ level: config.logLevel, name: "berth" });
   if (!config.github) return serveManifestFlow(config, log);
-  let databases: Record<string, string>;
+  let databases: DatabasesConfig;
   try {
     databases = readDatabasesConfig(process.env);
   } catch (err) {

@@ -17,6 +17,8 @@ export type BindContextHook = (input: {
   sha: string;
   spec: AppSpec;
   base: BindContext;
+  /** The deployment runs a fork's code: it gets no operator-configured database URL (dev databases only). */
+  untrusted?: boolean;
 }) => BindContext | Promise<BindContext>;
 
 export interface RunDeps {

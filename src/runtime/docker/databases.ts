@@ -1,12 +1,12 @@
 // `databases` components. Berth creates no managed databases: a component binds to a connection URL the
-// operator configured (BERTH_DATABASES / BERTH_DATABASES_FILE, keyed by component name or cluster_name), which
-// supplies the `${db.*}` bindables. A dev database (PostgreSQL, not production) without configuration is
-// provisioned as a container with a named volume that survives redeploys.
+// operator configured for the app's repository and environment (databases-config.ts; looked up by component
+// name, then cluster_name), which supplies the `${db.*}` bindables. Without one, a dev database (PostgreSQL) is
+// provisioned as a container with a named volume per app, so per preview too, that survives redeploys; a
+// preview (and a fork's preview always) gets one even for a production database, never production's URL.
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import type Dockerode from "dockerode";
-import { z } from "zod";
 import { RuntimeError } from "../runtime.js";
+import { databasesFor, scopeToConfigure, type DatabaseScope, type DatabasesConfig } from "./databases-config.js";
 import { bridgeNetworkName, type NetworkMode } from "./container-spec.js";
 import { tcpProbe } from "./health.js";
 import { dockerName, LABEL } from "./labels.js";
@@ -39,31 +39,7 @@ export interface ResolvedDatabases {
   secrets: string[];
 }
 
-const CONFIG_HINT = "BERTH_DATABASES (a JSON object of component name or cluster_name → connection URL) or BERTH_DATABASES_FILE";
-
-const configSchema = z.record(z.string().min(1), z.string().min(1));
-
-/** Reads the operator's database map from the environment; throws naming the variable when it is malformed. */
-export function readDatabasesConfig(env: NodeJS.ProcessEnv): Record<string, string> {
-  const sources: [string, () => string][] = [];
-  if (env.BERTH_DATABASES_FILE) sources.push([`BERTH_DATABASES_FILE (${env.BERTH_DATABASES_FILE})`, () => readFileSync(env.BERTH_DATABASES_FILE!, "utf8")]);
-  if (env.BERTH_DATABASES) sources.push(["BERTH_DATABASES", () => env.BERTH_DATABASES!]);
-  const out: Record<string, string> = {};
-  for (const [where, read] of sources) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(read());
-    } catch (err) {
-      throw new Error(`${where} is not valid JSON: ${(err as Error).message}`);
-    }
-    const result = configSchema.safeParse(parsed);
-    if (!result.success) {
-      throw new Error(`${where} must be a JSON object mapping names to connection URL strings, e.g. {"db":"postgres://user:pass@host:5432/app"}`);
-    }
-    Object.assign(out, result.data);
-  }
-  return out;
-}
+const CONFIG_HINT = "BERTH_DATABASES or BERTH_DATABASES_FILE";
 
 const DEFAULT_PORTS: Record<string, string> = {
   "postgres:": "5432",
@@ -102,39 +78,47 @@ export function bindingFromUrl(name: string, url: string, db: DatabaseComponent 
 export type DevDatabaseProvisioner = (appId: string, db: DatabaseComponent) => Promise<string>;
 
 export interface ResolveDatabasesOptions {
-  configured: Record<string, string>;
+  config: DatabasesConfig;
   /** Dev databases without configuration; absent: they must be configured too. */
   provisionDev?: DevDatabaseProvisioner;
 }
 
+/** The app whose databases are resolved: its id (dev databases are its own) and its scope in the configuration. */
+export type DatabaseTarget = DatabaseScope & { appId: string };
+
 /** `${db.*}` values for every database component of an app. */
 export async function resolveDatabases(
   databases: readonly DatabaseComponent[],
-  appId: string,
+  target: DatabaseTarget,
   o: ResolveDatabasesOptions,
 ): Promise<ResolvedDatabases> {
+  const configured = databasesFor(o.config, target);
   const bindings: Record<string, DatabaseBinding> = {};
   const secrets: string[] = [];
   for (const db of databases) {
-    const url = o.configured[db.name] ?? (db.cluster_name ? o.configured[db.cluster_name] : undefined);
-    let resolved = url;
-    if (resolved === undefined) {
-      const keys = [db.name, db.cluster_name].filter(Boolean).map((k) => `"${k}"`).join(" or ");
-      const engine = (db.engine ?? "UNSET").toUpperCase();
-      if (db.production || !o.provisionDev || (engine !== "PG" && engine !== "UNSET")) {
-        const kind = db.production ? "production database" : `database (engine ${engine})`;
-        throw new RuntimeError(`${db.name}: ${kind} is not configured for Berth; add ${keys} to ${CONFIG_HINT}`, {
-          component: db.name,
-        });
-      }
-      resolved = await o.provisionDev(appId, db);
-    }
-    const binding = bindingFromUrl(db.name, resolved, db);
+    const url = configured.get(db.name) ?? (db.cluster_name ? configured.get(db.cluster_name) : undefined);
+    const binding = bindingFromUrl(db.name, url ?? (await provisionDev(db, target, o.provisionDev)), db);
     bindings[db.name] = binding;
     secrets.push(binding.DATABASE_URL);
     if (binding.PASSWORD) secrets.push(binding.PASSWORD);
   }
   return { bindings, secrets };
+}
+
+/** A dev PostgreSQL for a database nothing is configured for; production needs configuration for production ones. */
+async function provisionDev(db: DatabaseComponent, target: DatabaseTarget, provision: DevDatabaseProvisioner | undefined): Promise<string> {
+  const engine = (db.engine ?? "UNSET").toUpperCase();
+  const postgres = engine === "PG" || engine === "UNSET";
+  if (provision && postgres && (!db.production || target.environment !== "production")) return provision(target.appId, db);
+  const kind = `${db.production ? "production database" : "database"}${postgres ? "" : ` (engine ${engine})`}`;
+  if (target.untrusted) {
+    throw new RuntimeError(`${db.name}: ${kind} cannot be given to a fork's preview; forks get dev PostgreSQL databases only`, { component: db.name });
+  }
+  const keys = [db.name, db.cluster_name].filter(Boolean).map((k) => `"${k}"`).join(" or ");
+  const whose = target.environment === "production" ? target.repository : `the previews of ${target.repository}`;
+  throw new RuntimeError(`${db.name}: ${kind} is not configured for ${whose}; add ${keys} under "${scopeToConfigure(target)}" in ${CONFIG_HINT}`, {
+    component: db.name,
+  });
 }
 
 export interface DevDatabaseInput {

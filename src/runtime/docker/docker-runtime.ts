@@ -9,7 +9,8 @@ import type { RouterControl } from "../../router/router-contract.js";
 import { adopt, type AdoptResult } from "./adopt.js";
 import { buildImage } from "./build.js";
 import type { NetworkMode } from "./container-spec.js";
-import { dockerDevDatabases, resolveDatabases, type DatabaseComponent, type ResolvedDatabases } from "./databases.js";
+import { dockerDevDatabases, resolveDatabases, type DatabaseComponent, type DatabaseTarget, type ResolvedDatabases } from "./databases.js";
+import type { DatabasesConfig } from "./databases-config.js";
 import type { DockerContext } from "./docker-context.js";
 import { DEFAULT_BASE_IMAGES, type BaseImages } from "./dockerfile.js";
 import { runJob } from "./jobs.js";
@@ -39,7 +40,7 @@ export interface DockerRuntimeOptions {
   privatePortBase?: number;
   privatePortCount?: number;
   /** Operator-configured databases (`readDatabasesConfig(env)`) and the image for dev databases. */
-  databases?: { configured: Record<string, string>; devImage?: string };
+  databases?: { config: DatabasesConfig; devImage?: string };
   /** Extra labels on every container and image (tests label theirs for cleanup). */
   labels?: Record<string, string>;
   log: Logger;
@@ -47,8 +48,8 @@ export interface DockerRuntimeOptions {
 
 export type DockerRuntime = Runtime & {
   adopt(): Promise<AdoptResult>;
-  /** `${db.*}` bindables for an app's `databases` (configured URLs, else a dev PostgreSQL container). */
-  resolveDatabases(databases: readonly DatabaseComponent[], appId: string): Promise<ResolvedDatabases>;
+  /** `${db.*}` bindables for an app's `databases` (URLs configured for its repository and environment, else a dev PostgreSQL container). */
+  resolveDatabases(databases: readonly DatabaseComponent[], target: DatabaseTarget): Promise<ResolvedDatabases>;
   /** Stops the private-address forwarders (host mode). */
   close(): void;
 };
@@ -97,9 +98,9 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     },
     publicUrl: (appName: string) => opts.router.publicUrl(appName),
     adopt: () => adopt(ctx),
-    resolveDatabases: (databases, appId) =>
-      resolveDatabases(databases, appId, {
-        configured: opts.databases?.configured ?? {},
+    resolveDatabases: (databases, target) =>
+      resolveDatabases(databases, target, {
+        config: opts.databases?.config ?? new Map(),
         provisionDev: dockerDevDatabases({
           docker,
           image: opts.databases?.devImage ?? "postgres:16",
