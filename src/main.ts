@@ -25,6 +25,7 @@ import { RouterCluster } from "./router/router-cluster.js";
 import type { Runtime } from "./runtime/runtime.js";
 import { createDockerRuntime, LABEL, readDatabasesConfig, type DatabaseBinding, type DockerRuntime } from "./runtime/docker/index.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
+import { CREDENTIAL_LOG_PATHS } from "./server/auth.js";
 import { createHealthHandler } from "./server/health.js";
 import { serveManifestFlow } from "./server/manifest-flow.js";
 import { addOperatorPages } from "./server/operator-pages.js";
@@ -281,7 +282,7 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  const log = pino({ level: config.logLevel, name: "berth" });
+  const log = pino({ level: config.logLevel, name: "berth", redact: CREDENTIAL_LOG_PATHS });
   if (!config.github) return serveManifestFlow(config, log);
   let databases: Record<string, string>;
   try {

@@ -7,6 +7,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 export type Gate = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 const SESSION_COOKIE = "berth_session";
+
+/** Pino redaction for Probot's request log, which would otherwise write the token and session cookies out. */
+export const CREDENTIAL_LOG_PATHS = ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]'];
 const SESSION_TTL_MS = 12 * 3_600_000;
 
 export interface OperatorAuthOptions {
