@@ -131,6 +131,23 @@ const envSchema = z.object({
   BERTH_CATCH_UP_INTERVAL: duration("5m"),
   BERTH_DISCOVER: boolean.default(false),
   BERTH_SHUTDOWN_GRACE: duration("30s"),
+  BERTH_API_TOKEN: z
+    .string()
+    .min(32, "must be at least 32 characters (e.g. `openssl rand -base64 32`), or unset to have Berth create one")
+    .optional(),
+  BERTH_METRICS_ADDRESS: z
+    .string()
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:9464 (a private address)")
+    .transform((v, ctx) => {
+      const at = v.lastIndexOf(":");
+      const port = Number(v.slice(at + 1));
+      if (port > 65535) {
+        ctx.addIssue({ code: "custom", message: `must end in a port number (0-65535), got "${v}"` });
+        return z.NEVER;
+      }
+      return { host: v.slice(0, at).replace(/^\[|\]$/g, ""), port };
+    })
+    .optional(),
 });
 
 export interface GitHubAppCredentials {
@@ -175,6 +192,10 @@ export interface Config {
   /** Catch-up also finds installed repositories with a spec that no webhook announced (polling-only mode). */
   discover: boolean;
   shutdownGraceMs: number;
+  /** The operator's token for Berth's own pages and /metrics; unset: Berth keeps one in its data directory. */
+  apiToken?: string;
+  /** A separate listener serving only /metrics (no token there); unset: /metrics on PORT behind the token. */
+  metricsAddress?: { host: string; port: number };
 }
 
 export interface ReadConfigOptions {
@@ -256,6 +277,8 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     catchUpIntervalMs: e.BERTH_CATCH_UP_INTERVAL,
     discover: e.BERTH_DISCOVER,
     shutdownGraceMs: e.BERTH_SHUTDOWN_GRACE,
+    apiToken: e.BERTH_API_TOKEN,
+    metricsAddress: e.BERTH_METRICS_ADDRESS,
   };
 }
 

@@ -32,10 +32,11 @@ import {
   type DockerRuntime,
 } from "./runtime/docker/index.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
-import { createDeploymentPageHandler } from "./server/deployment-page.js";
+import { CREDENTIAL_LOG_PATHS } from "./server/auth.js";
 import { createHealthHandler } from "./server/health.js";
 import { serveManifestFlow } from "./server/manifest-flow.js";
-import { createMetricsHandler } from "./server/metrics.js";
+import { addOperatorPages } from "./server/operator-pages.js";
+import { readOperatorToken } from "./server/operator-token.js";
 import { createRootWebhookHandler } from "./server/root-webhook.js";
 import { withWebhookGuard } from "./server/webhook-guard.js";
 import { createStore, type SqlStore } from "./store/index.js";
@@ -148,7 +149,7 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
   const inbox = new Inbox(store.state);
   const worker = new EventWorker({ inbox, act, log });
   registerHandlers(app, { deliveries: store, inbox, worker, appId: github.appId, bodyDigests: w.bodyDigests });
-  await addPages(app, addHandler, w, pipeline, redact);
+  const pages = await addPages(app, addHandler, w, pipeline, redact);
 
   if (plane.router) await plane.router.listen();
   if (plane.runtime.adopt) await plane.runtime.adopt();
@@ -176,12 +177,13 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
     for (const u of unsubscribe) u();
     plane.runtime.close?.();
     if (plane.router) await plane.router.close();
+    await pages.close();
   };
 }
 
-/** Health, metrics, the root webhook path and the deployment pages on Berth's own HTTP server. */
+/** Health, the root webhook path, and the operator's login, deployment pages and metrics on Berth's own HTTP server. */
 async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline: Pipeline, redact: (text: string) => string) {
-  const { store, plane, registry } = w;
+  const { config, store, plane, registry, log } = w;
   addHandler(
     createHealthHandler({
       checks: [
@@ -191,9 +193,19 @@ async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline
     }),
   );
   const cluster = plane.router instanceof RouterCluster ? plane.router : undefined;
-  addHandler(createMetricsHandler(registry, cluster && (() => cluster.metrics())));
   addHandler(createRootWebhookHandler(await app.getNodeMiddleware()));
-  addHandler(createDeploymentPageHandler({ getDeployment: (id) => pipeline.getDeployment(id), readLogs: (id) => pipeline.readLogs(id), redact }));
+  const operator = readOperatorToken({ configured: config.apiToken, dataDir: config.dataDir });
+  if (operator.path) log.info({ path: operator.path }, "BERTH_API_TOKEN is unset: the operator token is in this file");
+  const pages = await addOperatorPages(addHandler, {
+    token: operator.token,
+    berthUrl: config.berthUrl,
+    registry,
+    moreMetrics: cluster && (() => cluster.metrics()),
+    metricsAddress: config.metricsAddress,
+    deployments: { getDeployment: (id) => pipeline.getDeployment(id), readLogs: (id) => pipeline.readLogs(id), redact },
+  });
+  if (pages.metricsPort !== undefined) log.info({ metrics: `http://${config.metricsAddress?.host}:${pages.metricsPort}/metrics` }, "metrics listener");
+  return pages;
 }
 
 async function serveApp(config: Config, github: GitHubAppCredentials, databases: DatabasesConfig, log: Logger): Promise<void> {
@@ -279,7 +291,7 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  const log = pino({ level: config.logLevel, name: "berth" });
+  const log = pino({ level: config.logLevel, name: "berth", redact: CREDENTIAL_LOG_PATHS });
   if (!config.github) return serveManifestFlow(config, log);
   let databases: DatabasesConfig;
   try {

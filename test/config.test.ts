@@ -43,6 +43,8 @@ describe("readConfig", () => {
       catchUpIntervalMs: 300_000,
       discover: false,
       shutdownGraceMs: 30_000,
+      apiToken: undefined,
+      metricsAddress: undefined,
     });
   });
 
@@ -70,6 +72,8 @@ describe("readConfig", () => {
       BERTH_RUNTIME: "memory",
       BERTH_CATCH_UP_INTERVAL: "30s",
       BERTH_DISCOVER: "true",
+      BERTH_API_TOKEN: "a".repeat(32),
+      BERTH_METRICS_ADDRESS: "[::1]:9464",
     });
     expect(config.github).toEqual({ appId: 123, privateKey: pem, webhookSecret: "s3cret" });
     expect(config.githubApiUrl).toBe("http://127.0.0.1:4010/api/v3");
@@ -92,6 +96,8 @@ describe("readConfig", () => {
       buildTimeoutMs: 600_000,
       catchUpIntervalMs: 30_000,
       discover: true,
+      apiToken: "a".repeat(32),
+      metricsAddress: { host: "::1", port: 9464 },
     });
   });
 
@@ -136,6 +142,15 @@ describe("readConfig", () => {
     );
     expect(problems.find((p) => p.variable === "BERTH_ROUTER_WORKERS")?.message).toContain("0 runs the router inside Berth's own process");
     expect(problems.find((p) => p.variable === "BERTH_CATCH_UP_INTERVAL")?.message).toContain('"soon" is not a duration');
+  });
+
+  it("refuses an operator token shorter than 32 characters and a metrics address that is not host:port", () => {
+    expect(problemsOf(() => readConfig({ BERTH_API_TOKEN: "short", BERTH_METRICS_ADDRESS: "9464" }))).toEqual([
+      { variable: "BERTH_API_TOKEN", message: expect.stringContaining("must be at least 32 characters") },
+      { variable: "BERTH_METRICS_ADDRESS", message: expect.stringContaining("must be host:port, e.g. 127.0.0.1:9464") },
+    ]);
+    expect(problemsOf(() => readConfig({ BERTH_METRICS_ADDRESS: "127.0.0.1:99999" }))[0]?.variable).toBe("BERTH_METRICS_ADDRESS");
+    expect(readConfig({ BERTH_METRICS_ADDRESS: "127.0.0.1:9464" }).metricsAddress).toEqual({ host: "127.0.0.1", port: 9464 });
   });
 
   it("asks for the key when only APP_ID is set, and for APP_ID when only a key is set", () => {

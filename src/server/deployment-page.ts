@@ -1,13 +1,16 @@
 // Berth's page for one deployment, the target of check runs' `details_url` and deployment statuses'
 // `log_url`: phase, steps and the log. Everything shown comes from the store, where logs are kept redacted.
+// Only the operator sees it (ids are printed in public check runs, which keep their own redacted log tail).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DeploymentRecord } from "../core/types.js";
+import type { Gate } from "./auth.js";
 
 export interface DeploymentPageOptions {
   getDeployment: (id: string) => Promise<DeploymentRecord | null | undefined>;
   readLogs?: (id: string) => Promise<{ step: string; text: string }[]>;
   /** Applied to everything shown, as a last guard. */
   redact: (text: string) => string;
+  authorize: Gate;
 }
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -45,6 +48,7 @@ export function createDeploymentPageHandler(o: DeploymentPageOptions) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const match = /^\/deployments\/([A-Za-z0-9_-]{1,100})\/?$/.exec((req.url ?? "").split("?")[0] ?? "");
     if (!match || req.method !== "GET") return false;
+    if (!o.authorize(req, res)) return true;
     const id = match[1] as string;
     const deployment = await o.getDeployment(id);
     if (!deployment) {

@@ -76,6 +76,7 @@ describe("deployment page", () => {
       getDeployment: async (id) => (id === "dep-1" ? d : undefined),
       readLogs: async () => [{ step: "build web", text: "token ghs_secret\n" }],
       redact: (t) => t.replace("ghs_secret", "[REDACTED]"),
+      authorize: () => true,
     });
     server = createServer(async (req, res) => {
       if (!(await handler(req, res))) res.writeHead(418).end();
@@ -98,7 +99,7 @@ describe("/metrics", () => {
     const { createMetricsHandler } = await import("../../src/server/metrics.js");
     const registry = new Registry();
     new Counter({ name: "berth_test_total", help: "a test counter", registers: [registry] }).inc(3);
-    const handler = createMetricsHandler(registry);
+    const handler = createMetricsHandler(registry, { authorize: () => true });
     server = createServer(async (req, res) => {
       if (!(await handler(req, res))) res.writeHead(404).end();
     });
@@ -115,10 +116,13 @@ describe("/metrics", () => {
     const registry = new Registry();
     new Counter({ name: "berth_own_total", help: "Berth's own", registers: [registry] }).inc(1);
     let scrapes = 0;
-    const handler = createMetricsHandler(registry, async () => {
-      const elsewhere = new Registry();
-      new Counter({ name: "berth_router_requests_total", help: "the workers'", registers: [elsewhere] }).inc(++scrapes * 10);
-      return elsewhere;
+    const handler = createMetricsHandler(registry, {
+      authorize: () => true,
+      more: async () => {
+        const elsewhere = new Registry();
+        new Counter({ name: "berth_router_requests_total", help: "the workers'", registers: [elsewhere] }).inc(++scrapes * 10);
+        return elsewhere;
+      },
     });
     server = createServer(async (req, res) => {
       if (!(await handler(req, res))) res.writeHead(404).end();
