@@ -6,7 +6,8 @@ import { join, resolve } from "node:path";
 import { pino, type Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { Probot, Server, type ApplicationFunctionOptions } from "probot";
-import { parseAppSpec, type DatabaseBindings } from "./app-spec/index.js";
+import type { DatabaseBindings } from "./app-spec/index.js";
+import { SpecParserPool } from "./app-spec-worker/spec-parser-pool.js";
 import { ConfigError, readConfig, type Config, type GitHubAppCredentials } from "./config.js";
 import type { AppsPort, SpecParser } from "./core/ports.js";
 import { createRedactor } from "./core/redact.js";
@@ -124,10 +125,13 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
   const { config, github, store, plane, log } = w;
   const auth = (installationId: number) => app.auth(installationId);
   const source = new GitHubSource(auth);
+  // Specs are parsed in a worker thread, so a huge or pathological one never holds up webhooks.
+  const specParser = new SpecParserPool({ log });
   const pipeline = createPipeline({
     store,
     runtime: plane.runtime,
     source,
+    parseSpec: specParser.parse,
     bindContext: databaseBindContext(plane.docker),
     log,
     concurrency: config.concurrency,
@@ -144,7 +148,7 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
   const unsubscribe = reporters.map((r) => pipeline.on(r.onEvent));
 
   const apps: AppsPort = { list: async (o) => store.apps.list(o), remove: (id, reason) => store.apps.remove(id, reason) };
-  const parseSpec = parseAppSpec as unknown as SpecParser;
+  const parseSpec: SpecParser = specParser.parse;
   const act = createAct({ auth, pipeline, apps, results, state: store.state, writes, parseSpec, redact, previews, log, appId: github.appId });
   const inbox = new Inbox(store.state);
   const worker = new EventWorker({ inbox, act, log });
@@ -171,6 +175,7 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
     stopCatchUp();
     await worker.stop();
     await pipeline.stop(config.shutdownGraceMs);
+    await specParser.close();
     // Give the reporters a moment to tell GitHub how things ended, but never wait on GitHub for long.
     await Promise.race([Promise.all(reporters.map((r) => r.idle())), new Promise((r) => setTimeout(r, 5_000).unref())]);
     for (const r of reporters) r.close();

@@ -1,7 +1,7 @@
 // What every stage of a deployment shares: the collaborators (RunDeps), what the deployment has learned so far
 // (DeployContext), and the shape of a stage (Stage, StageGroup).
 import type pino from "pino";
-import type { AppSpec, BindContext } from "../app-spec/index.js";
+import type { AppSpec, BindContext, SpecResult } from "../app-spec/index.js";
 import { RuntimeError, type Runtime } from "../runtime/runtime.js";
 import type { DeploymentInternals, Store } from "../core/store.js";
 import type { Redactor } from "../core/redact.js";
@@ -21,6 +21,9 @@ export type BindContextHook = (input: {
   untrusted?: boolean;
 }) => BindContext | Promise<BindContext>;
 
+/** Parses a commit's spec; the composition root runs it off the event loop (parseAppSpec in a worker thread). */
+export type AppSpecParser = (text: string, options: { template?: boolean }) => SpecResult | Promise<SpecResult>;
+
 export interface RunDeps {
   store: Store;
   runtime: Runtime;
@@ -30,6 +33,8 @@ export interface RunDeps {
   emit(event: PipelineEvent): void;
   bindContext?: BindContextHook;
   logFlushMs: number;
+  /** Default parseAppSpec, on the calling thread. */
+  parseSpec?: AppSpecParser;
 }
 
 export interface DeployContext {

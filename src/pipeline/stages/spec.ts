@@ -1,11 +1,14 @@
 // Read and validate the commit's app spec, then learn from it what every later stage needs: the app's name,
 // the bindables, and the secret values the redactor must hide.
 import type { AppSpec, BindContext } from "../../app-spec/index.js";
-import { isDeployTemplate, parseAppSpec, resolveComponentEnv } from "../../app-spec/index.js";
+import { isDeployTemplate, oversizedFile, parseAppSpec, resolveComponentEnv } from "../../app-spec/index.js";
 import { deployError } from "../../core/errors.js";
 import type { AppKey } from "../../core/types.js";
 import type { DeployContext, RunDeps, Stage } from "../deploy-context.js";
 import { appNameFor, componentsOf, defaultBindContext, specSecrets } from "../map-spec.js";
+
+/** Problems written to the step's log; a pathological spec can have tens of thousands. */
+const LOGGED_PROBLEMS = 200;
 
 export function specStage(deps: RunDeps): Stage<{ path: string }> {
   return {
@@ -16,8 +19,9 @@ export function specStage(deps: RunDeps): Stage<{ path: string }> {
       const { app, sha } = ctx.deployment;
       const fetched = await deps.source.readSpec(app, sha, signal);
       if (!fetched) throw deployError("SPEC_MISSING", { repository: app.repository, sha, step: "spec" });
-      const { spec, problems } = parseAppSpec(fetched.text, { template: isDeployTemplate(fetched.path) });
-      for (const p of problems) sink(`${fetched.path}:${p.line}:${p.column}: ${p.severity}: ${p.message}`);
+      const { spec, problems } = oversizedFile(fetched) ?? (await (deps.parseSpec ?? parseAppSpec)(fetched.text, { template: isDeployTemplate(fetched.path) }));
+      for (const p of problems.slice(0, LOGGED_PROBLEMS)) sink(`${fetched.path}:${p.line}:${p.column}: ${p.severity}: ${p.message}`);
+      if (problems.length > LOGGED_PROBLEMS) sink(`…and ${problems.length - LOGGED_PROBLEMS} more problems`);
       if (!spec) {
         throw deployError("SPEC_INVALID", { path: fetched.path, errors: problems.filter((p) => p.severity === "error"), step: "spec" });
       }
