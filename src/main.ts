@@ -19,7 +19,7 @@ import { GitHubSource } from "./github/source.js";
 import { InstallationWriteQueue } from "./github/write-queue.js";
 import { createAct } from "./intents/act.js";
 import { catchUp, startCatchUpLoop } from "./intents/catch-up.js";
-import { createPipeline, type BindContextHook, type Pipeline } from "./pipeline/index.js";
+import { createPipeline, startRetentionLoop, type BindContextHook, type Pipeline } from "./pipeline/index.js";
 import { Router } from "./router/router.js";
 import { RouterCluster } from "./router/router-cluster.js";
 import type { Runtime } from "./runtime/runtime.js";
@@ -157,8 +157,11 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
     log,
   );
 
+  const stopRetention = startRetentionLoop({ store, runtime: plane.runtime, log, settings: config }, config.retentionIntervalMs);
+
   return async () => {
     stopCatchUp();
+    await stopRetention();
     await worker.stop();
     await pipeline.stop(config.shutdownGraceMs);
     // Give the reporters a moment to tell GitHub how things ended, but never wait on GitHub for long.
