@@ -187,7 +187,7 @@ async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline
   const cluster = plane.router instanceof RouterCluster ? plane.router : undefined;
   addHandler(createMetricsHandler(registry, cluster && (() => cluster.metrics())));
   addHandler(createRootWebhookHandler(await app.getNodeMiddleware()));
-  addHandler(createDeploymentPageHandler({ getDeployment: (id) => pipeline.getDeployment(id), readLogs: (id) => pipeline.readLogs(id), redact }));
+  addHandler(createDeploymentPageHandler({ getDeployment: (id) => pipeline.getDeployment(id), logs: store.logs, redact }));
 }
 
 async function serveApp(config: Config, github: GitHubAppCredentials, databases: Record<string, string>, log: Logger): Promise<void> {
