@@ -80,20 +80,18 @@ it("streams the last 5 MB of a 50 MB log in bounded writes while the event loop 
   const decoder = new TextDecoder();
   let body = "";
   let pieces = 0;
-  let readsBeforeFirstPiece = -1;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (readsBeforeFirstPiece < 0) readsBeforeFirstPiece = reads.length;
     pieces++;
     body += decoder.decode(value, { stream: true });
   }
   ticking = false;
 
   expect(response.status).toBe(200);
-  // Streamed: the page head went out before the log was read, and the log in many pieces.
+  // Streamed: the page head went out before the log was read, and the log was written while still being read.
   expect(firstWriteAt).toBe(0);
-  expect(readsBeforeFirstPiece).toBeLessThan(reads.length);
+  expect(Math.max(...reads.map((r) => r.at))).toBeGreaterThan(2);
   expect(pieces).toBeGreaterThan(10);
   // Bounded: no single write near the size of the log, and the loop turned many times meanwhile.
   expect(Math.max(...writes)).toBeLessThanOrEqual(512 * 1024);
