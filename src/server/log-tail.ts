@@ -2,6 +2,7 @@
 // batches and written as it is read, waiting for the socket to drain. A 300 MB log costs the page a few
 // batch-sized reads and writes, never one 300 MB string or one long pause of the event loop.
 import { once } from "node:events";
+import { setImmediate as turn } from "node:timers/promises";
 import type { ServerResponse } from "node:http";
 import type { LogChunk, Store } from "../core/store.js";
 
@@ -33,6 +34,8 @@ async function findTailStart(logs: LogReader, id: string, maxChars: number, batc
   let beforeId: number | undefined;
   for (;;) {
     const chunks = await logs.read(id, { beforeId, limit: batch, newestFirst: true });
+    // SQLite answers synchronously under its promise: without this, a page would be one long task.
+    await turn();
     for (const c of chunks) {
       lastId ??= c.id;
       shownChunks++;
@@ -78,6 +81,7 @@ export async function writeLogTail(
   let skip = start.skipChars;
   while (afterId < start.lastId) {
     const chunks = await logs.read(id, { afterId, limit: batch });
+    await turn();
     if (chunks.length === 0) break;
     for (const c of chunks) {
       if (c.id > start.lastId) break;

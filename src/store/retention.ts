@@ -1,6 +1,7 @@
 // The retention sweep: old deployments (with their steps and logs), old log chunks, old webhook deliveries and
 // finished inbox entries. Every delete takes at most BATCH rows, so on SQLite (one writer) a sweep holds the
 // lock for one short statement at a time and webhooks and deploys keep writing in between.
+import { setImmediate as turn } from "node:timers/promises";
 import { sql, type Kysely } from "kysely";
 import type { PruneResult, RetentionPolicy, Store } from "../core/store.js";
 import { NON_FINAL } from "./deployments.js";
@@ -15,6 +16,8 @@ async function inBatches(deleteBatch: () => Promise<number>): Promise<number> {
     const n = await deleteBatch();
     total += n;
     if (n < BATCH) return total;
+    // better-sqlite3 answers synchronously: let webhooks and pages in between two batches.
+    await turn();
   }
 }
 

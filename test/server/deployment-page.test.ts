@@ -95,7 +95,7 @@ it("streams the last 5 MB of a 50 MB log in bounded writes while the event loop 
   expect(pieces).toBeGreaterThan(10);
   // Bounded: no single write near the size of the log, and the loop turned many times meanwhile.
   expect(Math.max(...writes)).toBeLessThanOrEqual(512 * 1024);
-  expect(ticks).toBeGreaterThan(writes.length);
+  expect(ticks).toBeGreaterThanOrEqual(reads.length);
   // The tail: it ends with the last chunk, holds 5 MB of log, and says what it left out.
   expect(body).toMatch(/THE END\n<\/pre>\n<\/body><\/html>\n$/);
   expect(body).toContain("earlier output omitted");
