@@ -31,6 +31,7 @@ import { serveManifestFlow } from "./server/manifest-flow.js";
 import { createMetricsHandler } from "./server/metrics.js";
 import { createRootWebhookHandler } from "./server/root-webhook.js";
 import { withWebhookGuard } from "./server/webhook-guard.js";
+import { runShutdown, SHUTDOWN_MARGIN_MS, type ShutdownPlan } from "./shutdown.js";
 import { createStore, type SqlStore } from "./store/index.js";
 import { registerHandlers } from "./webhooks/index.js";
 import { Inbox } from "./webhooks/inbox.js";
@@ -109,8 +110,8 @@ interface Wiring {
   log: Logger;
 }
 
-/** Reporters, intake and pages on Probot's app; returns how to stop what it started. */
-async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<() => Promise<void>> {
+/** Reporters, intake and pages on Probot's app; returns how to stop what it started, stage by stage. */
+async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<ShutdownPlan> {
   const { config, github, store, plane, log } = w;
   const auth = (installationId: number) => app.auth(installationId);
   const source = new GitHubSource(auth);
@@ -159,18 +160,31 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
 
   const stopRetention = startRetentionLoop({ store, runtime: plane.runtime, log, settings: config }, config.retentionIntervalMs);
 
-  return async () => {
-    stopCatchUp();
-    await stopRetention();
-    await worker.stop();
-    await pipeline.stop(config.shutdownGraceMs);
+  // Each stage is bounded (src/shutdown.ts): the worker may be waiting on GitHub, which may never answer.
+  const grace = config.shutdownGraceMs;
+  return [
+    [
+      { name: "catch-up", run: stopCatchUp },
+      { name: "retention sweep", run: stopRetention, maxMs: 2_000 },
+    ],
+    [
+      { name: "webhook worker", run: () => worker.stop(), maxMs: grace },
+      { name: "pipeline", run: () => pipeline.stop(grace), maxMs: grace + 5_000 },
+    ],
     // Give the reporters a moment to tell GitHub how things ended, but never wait on GitHub for long.
-    await Promise.race([Promise.all(reporters.map((r) => r.idle())), new Promise((r) => setTimeout(r, 5_000).unref())]);
-    for (const r of reporters) r.close();
-    for (const u of unsubscribe) u();
-    plane.runtime.close?.();
-    if (plane.router) await plane.router.close();
-  };
+    [{ name: "reporters", run: () => Promise.all(reporters.map((r) => r.idle())), maxMs: 5_000 }],
+    [
+      {
+        name: "router",
+        run: async () => {
+          for (const r of reporters) r.close();
+          for (const u of unsubscribe) u();
+          plane.runtime.close?.();
+          if (plane.router) await plane.router.close();
+        },
+      },
+    ],
+  ];
 }
 
 /** Health, metrics, the root webhook path and the deployment pages on Berth's own HTTP server. */
@@ -212,7 +226,7 @@ async function serveApp(config: Config, github: GitHubAppCredentials, databases:
     webhookProxy: config.webhookProxyUrl,
     log,
   });
-  let stopApp: (() => Promise<void>) | undefined;
+  let stopApp: ShutdownPlan = [];
   await server.load(async (app, { addHandler }) => {
     stopApp = await wireApp(app, addHandler, { config, github, store, plane, registry, bodyDigests, log });
   });
@@ -227,26 +241,23 @@ async function serveApp(config: Config, github: GitHubAppCredentials, databases:
     },
     "Berth is running",
   );
-  stopOnSignals(log, async () => {
-    await server.stop();
-    await stopApp?.();
-    await store.close();
-  });
+  stopOnSignals(log, config.shutdownGraceMs + SHUTDOWN_MARGIN_MS, () => [
+    [{ name: "http server", run: () => server.stop(), maxMs: 2_000 }],
+    ...stopApp,
+    [{ name: "store", run: () => store.close() }],
+  ]);
 }
 
-function stopOnSignals(log: Logger, shutdown: () => Promise<void>): void {
+function stopOnSignals(log: Logger, budgetMs: number, plan: () => ShutdownPlan): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "stopping");
-    try {
-      await shutdown();
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, "error while stopping");
-      process.exit(1);
-    }
+    log.info({ signal, budgetMs }, "stopping");
+    const abandoned = await runShutdown(plan(), budgetMs, log);
+    if (abandoned.length === 0) process.exit(0);
+    log.error({ abandoned }, `shutdown did not finish within ${budgetMs} ms; exiting without waiting for: ${abandoned.join(", ")}`);
+    process.exit(1);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
