@@ -66,6 +66,24 @@ export interface Claim {
   teardown: boolean;
 }
 
+/** What one retention sweep removes (BERTH_KEEP_DEPLOYMENTS, BERTH_LOG_RETENTION, BERTH_DELIVERY_RETENTION). */
+export interface RetentionPolicy {
+  /** Keep this many newest deployments per app; older final ones (never the ACTIVE one) go, steps and logs with them. */
+  keepDeployments: number;
+  /** Log chunks written before this go. */
+  logsBefore: Date;
+  /** Webhook deliveries (ids and body hashes: the replay window) and finished inbox entries received before this go. */
+  deliveriesBefore: Date;
+}
+
+export interface PruneResult {
+  deployments: number;
+  logs: number;
+  deliveries: number;
+  /** Apps that lost deployments, with the images their remaining deployments still use. */
+  apps: { appId: string; keptImages: string[] }[];
+}
+
 export interface Store {
   readonly kind: "sqlite" | "postgres";
   close(): Promise<void>;
@@ -98,9 +116,19 @@ export interface Store {
   };
   logs: {
     append(deploymentId: string, step: string, text: string): Promise<void>;
-    read(deploymentId: string, opts?: { step?: string; afterId?: number; limit?: number }): Promise<LogChunk[]>;
+    /** Oldest first; `newestFirst` reads backwards from `beforeId`. */
+    read(
+      deploymentId: string,
+      opts?: { step?: string; afterId?: number; beforeId?: number; limit?: number; newestFirst?: boolean },
+    ): Promise<LogChunk[]>;
+    /** How many chunks the deployment's log has (cheap: no text is read). */
+    count(deploymentId: string): Promise<number>;
     /** Yields chunks as they are appended until the deployment is final and everything was read. */
     follow(deploymentId: string, opts?: { step?: string; pollMs?: number; signal?: AbortSignal }): AsyncGenerator<LogChunk>;
+  };
+  retention: {
+    /** Deletes in bounded batches, so a sweep never holds the database for long. */
+    prune(policy: RetentionPolicy): Promise<PruneResult>;
   };
   state: {
     get<T>(key: string): Promise<T | undefined>;

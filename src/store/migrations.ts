@@ -120,6 +120,14 @@ function migrations(f: SqlFlavor): Record<string, Migration> {
         await db.schema.dropTable("installations").ifExists().execute();
       },
     },
+    "0006_retention_indexes": {
+      async up(db: Kysely<unknown>) {
+        // The retention sweep deletes by age in small batches; without these each batch would scan the table.
+        await db.schema.createIndex("logs_created_at").on("logs").column("created_at").execute();
+        await db.schema.createIndex("deliveries_received_at").on("deliveries").column("received_at").execute();
+        await db.schema.createIndex("state_updated_at").on("state").column("updated_at").execute();
+      },
+    },
   };
 }
 
