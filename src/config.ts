@@ -80,6 +80,22 @@ const duration = (fallback: string) =>
       }
     });
 
+const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** `owner/name, owner/other`: each entry a repository, written as GitHub shows it (case does not matter). */
+const repositoryList = z
+  .string()
+  .default("")
+  .transform((v, ctx) => {
+    const entries = v.split(",").map((e) => e.trim()).filter((e) => e !== "");
+    const wrong = entries.filter((e) => !REPOSITORY.test(e));
+    if (wrong.length > 0) {
+      ctx.addIssue({ code: "custom", message: `must be a comma-separated list of owner/name repositories, got ${wrong.map((w) => `"${w}"`).join(", ")}` });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
 const envSchema = z.object({
   APP_ID: z
     .string()
@@ -130,6 +146,7 @@ const envSchema = z.object({
   BERTH_CATCH_UP_INTERVAL: duration("5m"),
   BERTH_DISCOVER: boolean.default(false),
   BERTH_SHUTDOWN_GRACE: duration("30s"),
+  BERTH_PREVIEW_SECRETS: repositoryList,
 });
 
 export interface GitHubAppCredentials {
@@ -174,6 +191,11 @@ export interface Config {
   /** Catch-up also finds installed repositories with a spec that no webhook announced (polling-only mode). */
   discover: boolean;
   shutdownGraceMs: number;
+  /**
+   * Repositories whose same-repository pull-request previews get production's SECRET values and databases;
+   * every other preview gets none. A fork's preview never does, listed or not.
+   */
+  previewSecrets: string[];
 }
 
 export interface ReadConfigOptions {
@@ -255,6 +277,7 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     catchUpIntervalMs: e.BERTH_CATCH_UP_INTERVAL,
     discover: e.BERTH_DISCOVER,
     shutdownGraceMs: e.BERTH_SHUTDOWN_GRACE,
+    previewSecrets: e.BERTH_PREVIEW_SECRETS,
   };
 }
 

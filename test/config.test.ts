@@ -43,7 +43,15 @@ describe("readConfig", () => {
       catchUpIntervalMs: 300_000,
       discover: false,
       shutdownGraceMs: 30_000,
+      previewSecrets: [],
     });
+  });
+
+  it("reads the repositories whose same-repository previews get production's secrets, and refuses anything else", () => {
+    expect(readConfig({ BERTH_PREVIEW_SECRETS: " acme/shop,Acme/Web.site , " }).previewSecrets).toEqual(["acme/shop", "Acme/Web.site"]);
+    expect(problemsOf(() => readConfig({ BERTH_PREVIEW_SECRETS: "acme/shop,shop,https://github.com/acme/x" }))).toEqual([
+      { variable: "BERTH_PREVIEW_SECRETS", message: expect.stringContaining('"shop", "https://github.com/acme/x"') },
+    ]);
   });
 
   it("reads registered credentials, GitHub Enterprise and every Berth setting", () => {
