@@ -81,6 +81,22 @@ const duration = (fallback: string) =>
       }
     });
 
+const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** `owner/name, owner/other`: each entry a repository, written as GitHub shows it (case does not matter). */
+const repositoryList = z
+  .string()
+  .default("")
+  .transform((v, ctx) => {
+    const entries = v.split(",").map((e) => e.trim()).filter((e) => e !== "");
+    const wrong = entries.filter((e) => !REPOSITORY.test(e));
+    if (wrong.length > 0) {
+      ctx.addIssue({ code: "custom", message: `must be a comma-separated list of owner/name repositories, got ${wrong.map((w) => `"${w}"`).join(", ")}` });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
 const envSchema = z.object({
   APP_ID: z
     .string()
@@ -152,6 +168,7 @@ const envSchema = z.object({
   BERTH_LOG_RETENTION: duration("14d"),
   BERTH_DELIVERY_RETENTION: duration("7d"),
   BERTH_RETENTION_INTERVAL: duration("1h"),
+  BERTH_PREVIEW_SECRETS: repositoryList,
 });
 
 export interface GitHubAppCredentials {
@@ -208,6 +225,11 @@ export interface Config {
   deliveryRetentionMs: number;
   /** How often the retention sweep runs; 0 never. */
   retentionIntervalMs: number;
+  /**
+   * Repositories whose same-repository pull-request previews get production's SECRET values and databases;
+   * every other preview gets none. A fork's preview never does, listed or not.
+   */
+  previewSecrets: string[];
 }
 
 export interface ReadConfigOptions {
@@ -295,6 +317,7 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     logRetentionMs: e.BERTH_LOG_RETENTION,
     deliveryRetentionMs: e.BERTH_DELIVERY_RETENTION,
     retentionIntervalMs: e.BERTH_RETENTION_INTERVAL,
+    previewSecrets: e.BERTH_PREVIEW_SECRETS,
   };
 }
 

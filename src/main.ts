@@ -137,6 +137,7 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
     log,
     concurrency: config.concurrency,
     cancelInProgress: config.cancelInProgress,
+    previewSecrets: config.previewSecrets,
     workDir: join(config.dataDir, "work"),
   });
   const redact = createGitHubRedact(source, github);

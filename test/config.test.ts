@@ -49,6 +49,7 @@ describe("readConfig", () => {
       logRetentionMs: 14 * 86_400_000,
       deliveryRetentionMs: 7 * 86_400_000,
       retentionIntervalMs: 3_600_000,
+      previewSecrets: [],
     });
   });
 
@@ -56,6 +57,13 @@ describe("readConfig", () => {
     const config = readConfig({ BERTH_KEEP_DEPLOYMENTS: "5", BERTH_LOG_RETENTION: "off", BERTH_DELIVERY_RETENTION: "2d", BERTH_RETENTION_INTERVAL: "10m" });
     expect(config).toMatchObject({ keepDeployments: 5, logRetentionMs: 0, deliveryRetentionMs: 172_800_000, retentionIntervalMs: 600_000 });
     expect(() => readConfig({ BERTH_KEEP_DEPLOYMENTS: "0" })).toThrow(/BERTH_KEEP_DEPLOYMENTS: must be a positive integer/);
+  });
+
+  it("reads the repositories whose same-repository previews get production's secrets, and refuses anything else", () => {
+    expect(readConfig({ BERTH_PREVIEW_SECRETS: " acme/shop,Acme/Web.site , " }).previewSecrets).toEqual(["acme/shop", "Acme/Web.site"]);
+    expect(problemsOf(() => readConfig({ BERTH_PREVIEW_SECRETS: "acme/shop,shop,https://github.com/acme/x" }))).toEqual([
+      { variable: "BERTH_PREVIEW_SECRETS", message: expect.stringContaining('"shop", "https://github.com/acme/x"') },
+    ]);
   });
 
   it("reads registered credentials, GitHub Enterprise and every Berth setting", () => {

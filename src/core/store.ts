@@ -1,12 +1,14 @@
 // The Store contract: what the pipeline, intake and the reporters may ask of Berth's durable state. The
 // implementation (src/store/) keeps it in SQL; tests may keep it anywhere. No I/O here.
-import type { AppKey, Cause, DeploymentError, DeploymentKind, DeploymentRecord, Phase, StepRecord } from "./types.js";
+import type { AppKey, Cause, DeploymentError, DeploymentKind, DeploymentRecord, Phase, SecretScope, StepRecord } from "./types.js";
 
 export interface AppRecord {
   id: string;
   key: AppKey;
   branch: string;
   specName?: string;
+  /** Set once a fork's pull request deployed here; it never clears, so every later deployment is untrusted too. */
+  untrusted: boolean;
   activeDeploymentId?: string;
   /** Sha of the active deployment, for the GitHub catch-up. */
   activeSha?: string;
@@ -40,6 +42,11 @@ export interface NewDeployment {
   sha: string;
   cause: Cause;
   intent: unknown;
+  /**
+   * What the caller allows (default production). The store makes the deployment untrusted when its cause is a
+   * fork's pull request or its app is already untrusted, and an untrusted deployment always gets none.
+   */
+  secrets?: SecretScope;
   deliveryId?: string;
   /** Supersede this app's queued deployments (newest commit wins). */
   supersedeQueued: boolean;

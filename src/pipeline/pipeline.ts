@@ -36,6 +36,11 @@ export interface PipelineOptions {
   bindContext?: BindContextHook;
   /** How the spec stage parses (default parseAppSpec, on the calling thread). */
   parseSpec?: AppSpecParser;
+  /**
+   * Repositories (`owner/name`) whose same-repository pull-request previews get production's secrets and
+   * databases (BERTH_PREVIEW_SECRETS); every other preview gets none. A fork's preview never does.
+   */
+  previewSecrets?: string[];
 }
 
 export interface ManagedApp {
@@ -99,7 +104,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     pollMs: opts.pollMs ?? 1_000,
     run: (deploymentId, signal) => runDeployment(runDeps, deploymentId, signal),
   });
-  const submitDeps = { store, scheduler, emit, cancelInProgress: opts.cancelInProgress === true };
+  const submitDeps = {
+    store,
+    scheduler,
+    emit,
+    cancelInProgress: opts.cancelInProgress === true,
+    previewSecrets: new Set((opts.previewSecrets ?? []).map((r) => r.toLowerCase())),
+  };
 
   return {
     workerId,

@@ -3,8 +3,7 @@
 import type { AppSpec, BindContext } from "../../app-spec/index.js";
 import { isDeployTemplate, oversizedFile, parseAppSpec, resolveComponentEnv } from "../../app-spec/index.js";
 import { deployError } from "../../core/errors.js";
-import type { AppKey } from "../../core/types.js";
-import type { DeployContext, RunDeps, Stage } from "../deploy-context.js";
+import type { BindablesInput, DeployContext, RunDeps, Stage } from "../deploy-context.js";
 import { appNameFor, componentsOf, defaultBindContext, specSecrets } from "../map-spec.js";
 
 /** Problems written to the step's log; a pathological spec can have tens of thousands. */
@@ -38,10 +37,10 @@ export function specStage(deps: RunDeps): Stage<{ path: string }> {
 
 /** Everything the later stages learn from the spec; also run when a deployment resumes with its spec stored. */
 export async function useSpec(deps: RunDeps, ctx: DeployContext, spec: AppSpec): Promise<void> {
-  const { app, appId, sha } = ctx.deployment;
+  const { app, appId, sha, untrusted, secrets } = ctx.deployment;
   ctx.spec = spec;
   ctx.appName = appNameFor(spec, app);
-  ctx.bind = await bindablesFor(deps, { app, appId, appName: ctx.appName, sha, spec });
+  ctx.bind = await bindablesFor(deps, { app, appId, appName: ctx.appName, sha, spec, untrusted, secrets });
   ctx.redactor.add(specSecrets(spec));
   for (const db of Object.values(ctx.bind.databases)) {
     ctx.redactor.add([db.password, db.databaseUrl, db.jdbcDatabaseUrl ?? "", db.redisUrl ?? ""]);
@@ -52,10 +51,7 @@ export async function useSpec(deps: RunDeps, ctx: DeployContext, spec: AppSpec):
 }
 
 /** The runtime's bindables, with what the composition root adds (configured databases). */
-export async function bindablesFor(
-  deps: RunDeps,
-  input: { app: AppKey; appId: string; appName: string; sha: string; spec: AppSpec },
-): Promise<BindContext> {
+export async function bindablesFor(deps: RunDeps, input: BindablesInput): Promise<BindContext> {
   const base = defaultBindContext(input.spec, deps.runtime, { appId: input.appId, appName: input.appName, sha: input.sha });
   return deps.bindContext ? await deps.bindContext({ ...input, base }) : base;
 }
