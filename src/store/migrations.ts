@@ -120,6 +120,19 @@ function migrations(f: SqlFlavor): Record<string, Migration> {
         await db.schema.dropTable("installations").ifExists().execute();
       },
     },
+    "0005_claims": {
+      async up(db: Kysely<unknown>) {
+        // Every router name and custom domain belongs to one app; the key makes a second claimant fail.
+        await db.schema
+          .createTable("claims")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("app_id", "text", (c) => c.notNull().references("apps.id").onDelete("cascade"))
+          .addColumn("created_at", ts, (c) => c.notNull().defaultTo(now))
+          .execute();
+        await db.schema.createIndex("claims_app").on("claims").column("app_id").execute();
+      },
+    },
   };
 }
 

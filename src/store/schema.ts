@@ -76,6 +76,14 @@ export interface StateTable {
   updated_at: Timestamp;
 }
 
+export interface ClaimsTable {
+  /** The router's host label or a custom domain, lower case. */
+  name: string;
+  kind: "host" | "domain";
+  app_id: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   apps: AppsTable;
   deployments: DeploymentsTable;
@@ -83,6 +91,7 @@ export interface Database {
   logs: LogsTable;
   deliveries: DeliveriesTable;
   state: StateTable;
+  claims: ClaimsTable;
 }
 
 /** Columns holding JSON (jsonb on PostgreSQL, JSON text on SQLite). */

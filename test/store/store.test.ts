@@ -195,6 +195,57 @@ describe.each(backends)("store on $kind", ({ kind }) => {
     });
   });
 
+  describe("names", () => {
+    let t: TestStore;
+    let store: Store;
+    beforeAll(async () => {
+      t = await openTestStore(kind, url);
+      store = t.store;
+    });
+    afterAll(async () => t.cleanup());
+
+    let n = 0;
+    async function appNamed() {
+      const key = { installationId: 9, repository: `acme/names-${++n}`, environment: "production" };
+      return { key, id: (await store.apps.upsert(key, { branch: "main" })).id };
+    }
+
+    it("gives a name and each domain to one app, all or none, and names the owner to a second claimant", async () => {
+      const first = await appNamed();
+      const second = await appNamed();
+      const names = { host: `shop-${n}`, domains: [`shop-${n}.example.com`, `www.shop-${n}.example.com`] };
+      expect(await store.names.claim(first.id, names)).toBeUndefined();
+      expect(await store.names.claim(first.id, names)).toBeUndefined();
+      expect(await store.names.claim(second.id, { host: names.host, domains: [] })).toEqual({
+        kind: "host",
+        value: names.host,
+        owner: { appId: first.id, app: first.key },
+      });
+      const free = `free-${n}.example.com`;
+      expect(await store.names.claim(second.id, { host: `other-${n}`, domains: [free, names.domains[1]!] })).toEqual({
+        kind: "domain",
+        value: names.domains[1],
+        owner: { appId: first.id, app: first.key },
+      });
+      // Nothing of the refused claim was taken: a third app gets both names it asked for.
+      const third = await appNamed();
+      expect(await store.names.claim(third.id, { host: `other-${n}`, domains: [free] })).toBeUndefined();
+    });
+
+    it("lets go of the names an app no longer lists, or of all of them", async () => {
+      const first = await appNamed();
+      const second = await appNamed();
+      const host = `web-${n}`;
+      const [kept, dropped] = [`a-${n}.example.com`, `b-${n}.example.com`];
+      await store.names.claim(first.id, { host, domains: [kept, dropped] });
+      await store.names.release(first.id, { host, domains: [kept] });
+      expect(await store.names.claim(second.id, { host: `second-${n}`, domains: [dropped] })).toBeUndefined();
+      expect(await store.names.claim(second.id, { host: `second-${n}`, domains: [kept] })).toMatchObject({ value: kept });
+      await store.names.release(first.id);
+      expect(await store.names.claim(second.id, { host, domains: [kept] })).toBeUndefined();
+    });
+  });
+
   // Claims see every app in the store, so these tests get a store of their own.
   describe("queue leases", () => {
     let own: TestStore;
@@ -226,9 +277,13 @@ describe.each(backends)("store on $kind", ({ kind }) => {
       expect((await store.apps.list()).some((a) => a.id === found!.id)).toBe(false);
       const claim = await store.queue.claim("w1", 60_000, []);
       expect(claim).toMatchObject({ teardown: true, deploymentId: undefined });
+      await store.names.claim(found!.id, { host: "torn", domains: ["torn.example.com"] });
       await store.queue.finishTeardown(claim!.appId);
       await store.queue.release(claim!.appId, "w1");
       expect(await store.queue.claim("w1", 60_000, [])).toBeUndefined();
+      // Its names are free again.
+      const next = await store.apps.upsert({ ...app, repository: `${app.repository}-next` }, { branch: "main" });
+      expect(await store.names.claim(next.id, { host: "torn", domains: ["torn.example.com"] })).toBeUndefined();
     });
   });
 });
