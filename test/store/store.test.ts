@@ -3,7 +3,10 @@ import { IllegalTransitionError } from "../../src/core/phases.js";
 import type { AppKey } from "../../src/core/types.js";
 import type { NewDeployment, Store } from "../../src/store/index.js";
 import { postgresUrl } from "../helpers/services.js";
-import { openTestStore, type TestStore } from "./open-store.js";
+import { sql } from "kysely";
+import { postgresFlavor, sqliteFlavor } from "../../src/store/flavor.js";
+import { migrate } from "../../src/store/open.js";
+import { openTestStore, silentLog, type TestStore } from "./open-store.js";
 
 // The same contract on both stores; PostgreSQL only when BERTH_TEST_DATABASE_URL is set (else a printed reason).
 const url = postgresUrl();
@@ -243,6 +246,37 @@ describe.each(backends)("store on $kind", ({ kind }) => {
       expect(await store.names.claim(second.id, { host: `second-${n}`, domains: [kept] })).toMatchObject({ value: kept });
       await store.names.release(first.id);
       expect(await store.names.claim(second.id, { host, domains: [kept] })).toBeUndefined();
+    });
+  });
+
+  describe("migration 0005", () => {
+    it("gives apps that served before it their names, the oldest app first", async () => {
+      const own = await openTestStore(kind, url);
+      try {
+        const { store } = own;
+        const legacy = { name: "Legacy_App", domains: [{ domain: "Legacy.example.com." }] };
+        const serve = async (key: AppKey, spec: unknown) => {
+          const { deployment } = await store.queue.enqueue({ ...push("e".repeat(40)), app: key, spec });
+          for (const phase of ["BUILDING", "PENDING_DEPLOY", "DEPLOYING"] as const) await store.deployments.transition(deployment!.id, phase);
+          await store.deployments.activate(deployment!.id, {});
+          return deployment!.appId;
+        };
+        const older = await serve({ installationId: 5, repository: "acme/old", environment: "production" }, legacy);
+        await serve({ installationId: 5, repository: "acme/copy", environment: "production" }, legacy);
+        const preview = await serve({ installationId: 5, repository: "acme/old", environment: "pr-2" }, legacy);
+        // Back to the schema before 0005, with these apps serving.
+        await store.db.schema.dropTable("claims").execute();
+        await sql`DELETE FROM kysely_migration WHERE name = '0005_claims'`.execute(store.db);
+        await migrate(store.db, kind === "sqlite" ? sqliteFlavor : postgresFlavor, silentLog, own.schema);
+        const claims = await store.db.selectFrom("claims").select(["name", "kind", "app_id"]).orderBy("name").execute();
+        expect(claims).toEqual([
+          { name: "legacy-app", kind: "host", app_id: older },
+          { name: "legacy-app-pr-2", kind: "host", app_id: preview },
+          { name: "legacy.example.com", kind: "domain", app_id: older },
+        ]);
+      } finally {
+        await own.cleanup();
+      }
     });
   });
 
