@@ -43,6 +43,19 @@ const CATALOG = {
       details: c.errors.map((p) => `- \`${c.path}:${p.line}:${p.column}\` ${p.message}`).join("\n"),
     };
   },
+  NAME_TAKEN: (c: { kind: "host" | "domain"; value: string; owner: { repository: string; environment: string }; step?: string }): ErrorText => {
+    const what = c.kind === "host" ? `the app name ${c.value}` : `the domain ${c.value}`;
+    const owner = `${c.owner.repository} (${c.owner.environment})`;
+    return {
+      message: `${what} belongs to ${owner}`,
+      details:
+        `${c.kind === "host" ? `The app name ${code(c.value)}` : `The domain ${code(c.value)}`} is already served by ` +
+        `${code(c.owner.repository)} (${c.owner.environment}); an app name and each domain belong to one app, so nothing was deployed.\n\n` +
+        (c.kind === "host"
+          ? `Give this app another ${code("name:")} in its app spec and push again.`
+          : `Remove ${code(c.value)} from ${code("domains:")} in this app's spec (or from the other app's first) and push again.`),
+    };
+  },
   BUILD_FAILED: (c: { component: string; step: string; cause: string; timedOut?: boolean }): ErrorText => ({
     message: `build of ${c.component} failed: ${c.cause}`,
     details: c.timedOut

@@ -91,6 +91,19 @@ export interface PruneResult {
   apps: { appId: string; keptImages: string[] }[];
 }
 
+/** What an app answers to: its router host label and its custom domains (lower case). */
+export interface AppNames {
+  host: string;
+  domains: string[];
+}
+
+/** A name another app holds. */
+export interface NameConflict {
+  kind: "host" | "domain";
+  value: string;
+  owner: { appId: string; app: AppKey };
+}
+
 export interface Store {
   readonly kind: "sqlite" | "postgres";
   close(): Promise<void>;
@@ -142,6 +155,13 @@ export interface Store {
     set(key: string, value: unknown): Promise<void>;
     delete(key: string): Promise<void>;
   };
+  /** Router names and custom domains: each belongs to one app. */
+  names: {
+    /** Take every name for the app, all or none; returns the first one another app holds, else undefined. */
+    claim(appId: string, names: AppNames): Promise<NameConflict | undefined>;
+    /** Let go of the app's names not in `keep` (all of them without it). */
+    release(appId: string, keep?: AppNames): Promise<void>;
+  };
   queue: {
     enqueue(deployment: NewDeployment): Promise<EnqueueResult>;
     /** Tear the app down once its current work is done; cancels its queued deployments. */
@@ -151,6 +171,7 @@ export interface Store {
     /** Extend the lease; false when this worker no longer holds it. */
     heartbeat(appId: string, workerId: string, leaseMs: number): Promise<boolean>;
     release(appId: string, workerId: string): Promise<void>;
+    /** The teardown is done: the app lets go of its names too. */
     finishTeardown(appId: string): Promise<void>;
     /** The stop request on a deployment (JSON `{ phase, message }`), if any. */
     stopRequest(deploymentId: string): Promise<string | undefined>;

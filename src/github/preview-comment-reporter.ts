@@ -27,12 +27,16 @@ const STATUS: Record<DeploymentRecord["phase"], string> = {
   SUPERSEDED: "⏭️ Superseded by a newer commit",
 };
 
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
 function previewCommentBody(deployment: DeploymentRecord, detailsUrl?: string): string {
   const rows = [
     `| Status | ${STATUS[deployment.phase]} |`,
     `| Commit | \`${deployment.sha.slice(0, 7)}\` |`,
     deployment.phase === "ACTIVE" && deployment.url ? `| Preview | ${deployment.url} |` : "",
-    deployment.phase === "ERROR" && deployment.message ? `| Reason | ${deployment.message.replace(/\|/g, "\\|").replace(/\n/g, " ")} |` : "",
+    deployment.phase === "ERROR" && deployment.message ? `| Reason | ${cell(deployment.message)} |` : "",
+    // What a successful step noted, e.g. that custom domains are not served for previews.
+    ...deployment.steps.filter((s) => s.status === "SUCCESS" && s.message).map((s) => `| Note | ${cell(s.message!)} |`),
     detailsUrl ? `| Details | [deployment ${deployment.id}](${detailsUrl}) |` : "",
   ].filter(Boolean);
   return [MARKER, "### Berth preview", "", "| | |", "|---|---|", ...rows].join("\n");

@@ -71,6 +71,8 @@ export interface Stage<R = unknown> {
   run(ctx: DeployContext, signal: AbortSignal): Promise<R>;
   /** Reuse the stored result of a completed run; false when it cannot be reused (run again). */
   restore(ctx: DeployContext, result: R): boolean;
+  /** What a person should know of a successful run (the step's message), if anything. */
+  note?(result: R): string | undefined;
   /** A crash stopped this stage midway (it is not resumable); note what it may have left behind. */
   interrupted?(ctx: DeployContext): void;
 }

@@ -12,6 +12,7 @@ import type {
   RouteRule,
   Runtime,
 } from "../runtime/runtime.js";
+import type { AppNames } from "../core/store.js";
 import type { AppKey, SecretScope } from "../core/types.js";
 
 export type Component =
@@ -37,10 +38,25 @@ export function jobsOf(spec: AppSpec, kind: JobKind): JobSpec[] {
   return spec.jobs.filter((j) => (j.kind === "UNSPECIFIED" ? "POST_DEPLOY" : j.kind) === kind);
 }
 
+export function isPreview(app: AppKey): boolean {
+  return app.environment !== "production";
+}
+
 /** The router's DNS label: the spec's name, with the preview's environment for pull requests. */
 export function appNameFor(spec: AppSpec, app: AppKey): string {
-  const name = app.environment === "production" ? spec.name : `${spec.name}-${app.environment}`;
+  const name = isPreview(app) ? `${spec.name}-${app.environment}` : spec.name;
   return name.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63).replace(/-+$/, "");
+}
+
+/** Custom domains the app answers to; none for a preview, which answers only at its generated host. */
+export function domainsFor(spec: AppSpec, app: AppKey): string[] {
+  if (isPreview(app)) return [];
+  return spec.domains.map((d) => d.domain.toLowerCase().replace(/\.$/, ""));
+}
+
+/** Every name the app answers to, each of which must belong to it alone. */
+export function appNamesFor(spec: AppSpec, app: AppKey): AppNames {
+  return { host: appNameFor(spec, app), domains: domainsFor(spec, app) };
 }
 
 function imageSourceOf(component: Component): ImageSource | undefined {
@@ -162,7 +178,7 @@ export interface RunInput {
 export function rolloutRequestFor(
   spec: AppSpec,
   component: Exclude<Component, { kind: "job" }>,
-  input: RunInput,
+  input: RunInput & { app: AppKey },
 ): Omit<RolloutRequest, "log" | "signal"> {
   const { env, secrets } = envFor(spec, component.name, "run", input);
   const base = {
@@ -174,7 +190,7 @@ export function rolloutRequestFor(
     env,
     secrets,
     limits: limitsOf(component),
-    domains: spec.domains.map((d) => d.domain),
+    domains: domainsFor(spec, input.app),
   };
   switch (component.kind) {
     case "service":

@@ -1,10 +1,11 @@
 // After a failure, as stages: put the previous ACTIVE deployment's version back on every component this one
-// rolled out (or remove the component when nothing served it before), then, for ERROR, run the spec's
-// FAILED_DEPLOY jobs. Recovery never throws; each step's outcome is recorded.
+// rolled out (or remove the component when nothing served it before), keep only the names it answers to,
+// then, for ERROR, run the spec's FAILED_DEPLOY jobs. Recovery never throws; each step's outcome is recorded.
 import type { AppSpec } from "../app-spec/index.js";
 import type { Phase } from "../core/types.js";
 import type { DeployContext, RunDeps, Stage } from "./deploy-context.js";
 import { appNameFor, componentsOf, rolloutRequestFor } from "./map-spec.js";
+import { keepNamesOf } from "./names.js";
 import { jobStages } from "./stages/job.js";
 import type { Deployable } from "./stages/rollout.js";
 import { bindablesFor } from "./stages/spec.js";
@@ -16,6 +17,7 @@ export interface CleanupRunner {
 
 export async function recover(runner: CleanupRunner, deps: RunDeps, ctx: DeployContext, ending: Phase): Promise<void> {
   for (const name of ctx.rolledOut) await runner.runCleanup(revertStage(deps, name));
+  await keepNamesOf(deps, ctx, ctx.previous?.spec as AppSpec | undefined);
   if (ending !== "ERROR") return;
   for (const stage of failedDeployJobs(deps, ctx)) await runner.runCleanup(stage);
 }
@@ -49,7 +51,7 @@ function revertStage(deps: RunDeps, name: string): Stage<void> {
       const untrusted = before.record.untrusted || ctx.deployment.untrusted;
       const secrets = untrusted || before.record.secrets === "none" || ctx.deployment.secrets === "none" ? "none" : "production";
       const bind = await bindablesFor(deps, { app, appId, appName, sha, spec, untrusted, secrets });
-      const request = rolloutRequestFor(spec, old, { appId, appName, deploymentId: id, image, bind, secrets });
+      const request = rolloutRequestFor(spec, old, { app, appId, appName, deploymentId: id, image, bind, secrets });
       sink(`restoring ${name} from deployment ${id}`);
       await deps.runtime.rollout({ ...request, log: sink, signal });
     },

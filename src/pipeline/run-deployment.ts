@@ -12,6 +12,7 @@ import { createRedactor } from "../core/redact.js";
 import type { DeploymentInternals } from "../core/store.js";
 import type { DeploymentKind } from "../core/types.js";
 import type { DeployContext, RunDeps, StageGroup } from "./deploy-context.js";
+import { keepNamesOf } from "./names.js";
 import { StageRunner, type RunOutcome } from "./runner.js";
 import { buildStages } from "./stages/build.js";
 import { jobStages } from "./stages/job.js";
@@ -67,7 +68,9 @@ export async function runDeployment(deps: RunDeps, deploymentId: string, signal:
     await ctx.logs.flush(true);
     const url = ctx.appName ? deps.runtime.publicUrl(ctx.appName) : undefined;
     const { deployment, previous } = await deps.store.deployments.activate(deploymentId, { url });
-    return runner.activated(deployment, previous);
+    const outcome = runner.activated(deployment, previous);
+    if (ctx.spec) await keepNamesOf(deps, ctx, ctx.spec);
+    return outcome;
   } catch (err) {
     return await runner.fail(err);
   } finally {

@@ -100,7 +100,7 @@ export class StageRunner {
     try {
       const result = await stage.run(ctx, signal);
       await ctx.logs.flush([stage.name]);
-      await this.recordStep({ ...step, status: "SUCCESS", endedAt: new Date(), result });
+      await this.recordStep({ ...step, status: "SUCCESS", endedAt: new Date(), result, message: stage.note?.(result) });
     } catch (err) {
       await ctx.logs.flush([stage.name]).catch(() => undefined);
       const stop = stopOf(signal);

@@ -6,6 +6,7 @@ import type { Store } from "../core/store.js";
 import { createApps } from "./apps.js";
 import { createDeployments, createSteps } from "./deployments.js";
 import { createLogs } from "./logs.js";
+import { createNames } from "./names.js";
 import { migrate, openDatabase, type StoreOptions } from "./open.js";
 import { createQueue } from "./queue.js";
 import { createRetention } from "./retention.js";
@@ -36,6 +37,7 @@ export async function createStore(opts: StoreOptions): Promise<SqlStore> {
     logs: createLogs(db),
     retention: createRetention(db),
     state: createState(db, flavor),
+    names: createNames(db),
     queue: createQueue(db, flavor),
   };
 }

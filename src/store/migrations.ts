@@ -120,6 +120,21 @@ function migrations(f: SqlFlavor): Record<string, Migration> {
         await db.schema.dropTable("installations").ifExists().execute();
       },
     },
+    "0004_trust": trustMigration(f),
+    "0005_claims": {
+      async up(db: Kysely<unknown>) {
+        // Every router name and custom domain belongs to one app; the key makes a second claimant fail.
+        await db.schema
+          .createTable("claims")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("app_id", "text", (c) => c.notNull().references("apps.id").onDelete("cascade"))
+          .addColumn("created_at", ts, (c) => c.notNull().defaultTo(now))
+          .execute();
+        await db.schema.createIndex("claims_app").on("claims").column("app_id").execute();
+        await claimServedNames(db as Kysely<ServedNamesDb>);
+      },
+    },
     "0006_retention_indexes": {
       async up(db: Kysely<unknown>) {
         // The retention sweep deletes by age in small batches; without these each batch would scan the table.
@@ -128,7 +143,6 @@ function migrations(f: SqlFlavor): Record<string, Migration> {
         await db.schema.createIndex("state_updated_at").on("state").column("updated_at").execute();
       },
     },
-    "0004_trust": trustMigration(f),
   };
 }
 
@@ -159,6 +173,44 @@ export async function backfillTrust(db: Kysely<any>, f: SqlFlavor): Promise<void
   await sql`UPDATE deployments SET untrusted = ${yes} WHERE app_id IN (SELECT id FROM apps WHERE untrusted)`.execute(db);
   await sql`UPDATE deployments SET secrets = 'none'
     WHERE untrusted OR app_id IN (SELECT id FROM apps WHERE environment <> 'production')`.execute(db);
+}
+
+interface ServedNamesDb {
+  apps: { id: string; environment: string; active_deployment_id: string | null; created_at: unknown };
+  deployments: { id: string; spec: unknown };
+  claims: { name: string; kind: string; app_id: string };
+}
+
+/**
+ * Apps serving before 0005 keep what they serve: each active app claims its router label and (production)
+ * its domains, the oldest app first where two share one. The label rule is the pipeline's appNameFor as of
+ * this migration, written out here because a migration must not change when that code does.
+ */
+async function claimServedNames(db: Kysely<ServedNamesDb>): Promise<void> {
+  const rows = await db
+    .selectFrom("apps as a")
+    .innerJoin("deployments as d", "d.id", "a.active_deployment_id")
+    .select(["a.id", "a.environment", "d.spec"])
+    .orderBy("a.created_at")
+    .orderBy("a.id")
+    .execute();
+  for (const row of rows) {
+    const spec = (typeof row.spec === "string" ? JSON.parse(row.spec) : row.spec) as { name?: string; domains?: { domain: string }[] } | null;
+    if (!spec?.name) continue;
+    const production = row.environment === "production";
+    const label = (production ? spec.name : `${spec.name}-${row.environment}`)
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, "-")
+      .slice(0, 63)
+      .replace(/-+$/, "");
+    const domains = production ? (spec.domains ?? []).map((d) => d.domain.toLowerCase().replace(/\.$/, "")) : [];
+    const values = [{ name: label, kind: "host" }, ...domains.map((d) => ({ name: d, kind: "domain" }))];
+    await db
+      .insertInto("claims")
+      .values(values.map((v) => ({ ...v, app_id: row.id })))
+      .onConflict((oc) => oc.column("name").doNothing())
+      .execute();
+  }
 }
 
 export function migrationProvider(flavor: SqlFlavor): MigrationProvider {

@@ -6,6 +6,7 @@ import type { NewDeployment, Store } from "../core/store.js";
 import type { SqlFlavor } from "./flavor.js";
 import { upsertApp } from "./apps.js";
 import { mustRead, NON_FINAL } from "./deployments.js";
+import { releaseNames } from "./names.js";
 import { recordFrom, stopReason, toJson } from "./rows.js";
 import type { Database } from "./schema.js";
 import { insertDelivery } from "./state.js";
@@ -167,11 +168,14 @@ export function createQueue(db: Kysely<Database>, f: SqlFlavor): Store["queue"] 
         .execute();
     },
     async finishTeardown(appId) {
-      await db
-        .updateTable("apps")
-        .set({ teardown_pending: false, active_deployment_id: null, updated_at: f.now })
-        .where("id", "=", appId)
-        .execute();
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .updateTable("apps")
+          .set({ teardown_pending: false, active_deployment_id: null, updated_at: f.now })
+          .where("id", "=", appId)
+          .execute();
+        await releaseNames(tx, appId);
+      });
     },
     async stopRequest(deploymentId) {
       const row = await db.selectFrom("deployments").select("cancel_requested").where("id", "=", deploymentId).executeTakeFirst();

@@ -79,6 +79,14 @@ export interface StateTable {
   updated_at: Timestamp;
 }
 
+export interface ClaimsTable {
+  /** The router's host label or a custom domain, lower case. */
+  name: string;
+  kind: "host" | "domain";
+  app_id: string;
+  created_at: Timestamp;
+}
+
 export interface Database {
   apps: AppsTable;
   deployments: DeploymentsTable;
@@ -86,6 +94,7 @@ export interface Database {
   logs: LogsTable;
   deliveries: DeliveriesTable;
   state: StateTable;
+  claims: ClaimsTable;
 }
 
 /** Columns holding JSON (jsonb on PostgreSQL, JSON text on SQLite). */

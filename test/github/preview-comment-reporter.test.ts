@@ -59,4 +59,27 @@ describe("PreviewCommentReporter", () => {
     reporter.onEvent({ type: "app.removed", app, reason: "pull request #7 closed" });
     await reporter.idle();
   });
+
+  it("says when the spec's custom domains are not served for the preview", async () => {
+    const { reporter } = setup();
+    mockToken(42);
+    const bodies: string[] = [];
+    nock(API)
+      .post("/repos/octo/shop/issues/7/comments", (b) => (bodies.push(b.body), true))
+      .reply(201, { id: 32 });
+    const note = "custom domains are not served for previews (shop.example.com)";
+    const live = deployment({
+      app,
+      branch: "feature",
+      phase: "ACTIVE",
+      url: "http://shop-pr-7.localhost:8080",
+      steps: [{ name: "source", status: "SUCCESS" }, { name: "spec", status: "SUCCESS", message: note }],
+    });
+    reporter.onEvent({ type: "deployment.phase", deployment: live, phase: "ACTIVE", was: "DEPLOYING" });
+    await reporter.idle();
+    expect(bodies).toEqual([
+      "<!-- berth:preview -->\n### Berth preview\n\n| | |\n|---|---|\n| Status | ✅ Live |\n| Commit | `0123456` |\n" +
+        `| Preview | http://shop-pr-7.localhost:8080 |\n| Note | ${note} |`,
+    ]);
+  });
 });

@@ -8,10 +8,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createStore } from "../../src/store/index.js";
 import { silentLog } from "../store/open-store.js";
 import { startChild, type Child } from "./child.js";
-import { harness, pushIntent, sha, type Harness } from "./helpers.js";
+import { harness, pushIntent, sha, SPEC, type Harness } from "./helpers.js";
 
 const app = { installationId: 1, repository: "acme/crash", environment: "production" };
 const other = { ...app, repository: "acme/queued" };
+// Each repository deploys under its own name: a name belongs to one app.
+const NAMED = SPEC.replace("name: shop", "name: {{repo}}");
 
 let dataDir: string;
 let child: Child | undefined;
@@ -40,13 +42,16 @@ async function killChild() {
 
 async function restart(): Promise<Harness> {
   const store = await createStore({ dataDir, log: silentLog });
-  return harness({ store });
+  const restarted = await harness({ store, start: false });
+  restarted.source.specs.set("default", NAMED);
+  await restarted.pipeline.start();
+  return restarted;
 }
 
 describe("killed mid-deployment and restarted on the same store", { timeout: 180_000 }, () => {
   it("resumes an interrupted build from its last completed step and runs queued intents", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "berth-crash-"));
-    child = startChild({ DATA_DIR: dataDir, HANG: `build:${sha(2)}`, CONCURRENCY: "1" });
+    child = startChild({ DATA_DIR: dataDir, SPEC: NAMED, HANG: `build:${sha(2)}`, CONCURRENCY: "1" });
     await child.waitFor(/^READY$/);
     const first = await deployInChild(sha(1));
     await child.waitFor(new RegExp(`^PHASE ${first} ACTIVE$`));
@@ -69,7 +74,7 @@ describe("killed mid-deployment and restarted on the same store", { timeout: 180
 
   it("ends a deployment interrupted during rollout in ERROR and keeps the last ACTIVE one", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "berth-crash-"));
-    child = startChild({ DATA_DIR: dataDir, HANG: `rollout:${sha(2)}` });
+    child = startChild({ DATA_DIR: dataDir, SPEC: NAMED, HANG: `rollout:${sha(2)}` });
     await child.waitFor(/^READY$/);
     const first = await deployInChild(sha(1));
     await child.waitFor(new RegExp(`^PHASE ${first} ACTIVE$`));
@@ -93,7 +98,7 @@ describe("killed mid-deployment and restarted on the same store", { timeout: 180
 
   it("on SIGTERM stops within the grace period and leaves nothing running without an owner", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "berth-crash-"));
-    child = startChild({ DATA_DIR: dataDir, HANG: `build:${sha(1)}` });
+    child = startChild({ DATA_DIR: dataDir, SPEC: NAMED, HANG: `build:${sha(1)}` });
     await child.waitFor(/^READY$/);
     const id = await deployInChild(sha(1));
     await child.waitFor(new RegExp(`^HANG ${id} build$`));

@@ -58,13 +58,14 @@ export function openPipelineStore(): Promise<TestStore> {
 }
 
 export class FakeSource implements SourceProvider {
-  /** sha → spec text; `default` for any other sha. */
+  /** sha → spec text; `default` for any other sha. `{{repo}}` becomes the repository's name (apps own their names). */
   readonly specs = new Map<string, string>([["default", SPEC]]);
   fetched: string[] = [];
 
-  async readSpec(_app: AppKey, sha: string): Promise<FetchedSpec | null> {
+  async readSpec(app: AppKey, sha: string): Promise<FetchedSpec | null> {
     const text = this.specs.get(sha) ?? this.specs.get("default");
-    return text === undefined ? null : { path: ".do/app.yaml", text };
+    const repo = app.repository.split("/")[1]!.toLowerCase();
+    return text === undefined ? null : { path: ".do/app.yaml", text: text.replaceAll("{{repo}}", repo) };
   }
 
   async fetchSource(_app: AppKey, sha: string, dest: string): Promise<void> {
@@ -157,6 +158,8 @@ export async function harness(
           .where("phase", "in", NON_FINAL_PHASES)
           .execute();
         await store.db.updateTable("apps").set({ teardown_pending: false, lease_owner: null, lease_expires_at: null }).execute();
+        // Tests sharing a store deploy the same spec name from their own repositories, one test after another.
+        await store.db.deleteFrom("claims").execute();
       } else {
         await opened!.cleanup();
       }

@@ -136,7 +136,7 @@ describe("pipeline", () => {
         },
       },
     });
-    h.source.specs.set("default", "name: tiny\nworkers:\n  - name: wk\n    github: { repo: acme/tiny, branch: main }\n");
+    h.source.specs.set("default", "name: tiny-{{repo}}\nworkers:\n  - name: wk\n    github: { repo: acme/tiny, branch: main }\n");
     const ids: string[] = [];
     for (let i = 0; i < 6; i++) {
       const app = { ...shop, repository: `${shop.repository}-${i}` };

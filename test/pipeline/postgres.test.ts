@@ -10,7 +10,8 @@ import { startChild, type Child } from "./child.js";
 import { FakeSource, pushIntent, sha } from "./helpers.js";
 
 const url = postgresUrl();
-const TINY = "name: tiny\nworkers:\n  - name: wk\n    github: { repo: acme/tiny, branch: main }\n";
+// Each repository its own app name: a name belongs to one app.
+const TINY = "name: tiny-{{repo}}\nworkers:\n  - name: wk\n    github: { repo: acme/tiny, branch: main }\n";
 
 describe.skipIf(!url)("workers sharing PostgreSQL", { timeout: 180_000 }, () => {
   let schema: string;

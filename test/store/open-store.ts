@@ -22,6 +22,8 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
 
 export interface TestStore {
   store: SqlStore;
+  /** PostgreSQL: the schema the tables live in. */
+  schema?: string;
   cleanup(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function openTestStore(kind: Store["kind"], url?: string | null): P
   const store = await createStore({ dataDir: "unused", databaseUrl: url, schema, log: silentLog });
   return {
     store,
+    schema,
     async cleanup() {
       await store.close();
       await dropSchema(url, schema);

@@ -3,7 +3,10 @@ import { IllegalTransitionError } from "../../src/core/phases.js";
 import type { AppKey } from "../../src/core/types.js";
 import type { NewDeployment, Store } from "../../src/store/index.js";
 import { postgresUrl } from "../helpers/services.js";
-import { openTestStore, type TestStore } from "./open-store.js";
+import { sql } from "kysely";
+import { postgresFlavor, sqliteFlavor } from "../../src/store/flavor.js";
+import { migrate } from "../../src/store/open.js";
+import { openTestStore, silentLog, type TestStore } from "./open-store.js";
 
 // The same contract on both stores; PostgreSQL only when BERTH_TEST_DATABASE_URL is set (else a printed reason).
 const url = postgresUrl();
@@ -195,6 +198,88 @@ describe.each(backends)("store on $kind", ({ kind }) => {
     });
   });
 
+  describe("names", () => {
+    let t: TestStore;
+    let store: Store;
+    beforeAll(async () => {
+      t = await openTestStore(kind, url);
+      store = t.store;
+    });
+    afterAll(async () => t.cleanup());
+
+    let n = 0;
+    async function appNamed() {
+      const key = { installationId: 9, repository: `acme/names-${++n}`, environment: "production" };
+      return { key, id: (await store.apps.upsert(key, { branch: "main" })).id };
+    }
+
+    it("gives a name and each domain to one app, all or none, and names the owner to a second claimant", async () => {
+      const first = await appNamed();
+      const second = await appNamed();
+      const names = { host: `shop-${n}`, domains: [`shop-${n}.example.com`, `www.shop-${n}.example.com`] };
+      expect(await store.names.claim(first.id, names)).toBeUndefined();
+      expect(await store.names.claim(first.id, names)).toBeUndefined();
+      expect(await store.names.claim(second.id, { host: names.host, domains: [] })).toEqual({
+        kind: "host",
+        value: names.host,
+        owner: { appId: first.id, app: first.key },
+      });
+      const free = `free-${n}.example.com`;
+      expect(await store.names.claim(second.id, { host: `other-${n}`, domains: [free, names.domains[1]!] })).toEqual({
+        kind: "domain",
+        value: names.domains[1],
+        owner: { appId: first.id, app: first.key },
+      });
+      // Nothing of the refused claim was taken: a third app gets both names it asked for.
+      const third = await appNamed();
+      expect(await store.names.claim(third.id, { host: `other-${n}`, domains: [free] })).toBeUndefined();
+    });
+
+    it("lets go of the names an app no longer lists, or of all of them", async () => {
+      const first = await appNamed();
+      const second = await appNamed();
+      const host = `web-${n}`;
+      const [kept, dropped] = [`a-${n}.example.com`, `b-${n}.example.com`];
+      await store.names.claim(first.id, { host, domains: [kept, dropped] });
+      await store.names.release(first.id, { host, domains: [kept] });
+      expect(await store.names.claim(second.id, { host: `second-${n}`, domains: [dropped] })).toBeUndefined();
+      expect(await store.names.claim(second.id, { host: `second-${n}`, domains: [kept] })).toMatchObject({ value: kept });
+      await store.names.release(first.id);
+      expect(await store.names.claim(second.id, { host, domains: [kept] })).toBeUndefined();
+    });
+  });
+
+  describe("migration 0005", () => {
+    it("gives apps that served before it their names, the oldest app first", async () => {
+      const own = await openTestStore(kind, url);
+      try {
+        const { store } = own;
+        const legacy = { name: "Legacy_App", domains: [{ domain: "Legacy.example.com." }] };
+        const serve = async (key: AppKey, spec: unknown) => {
+          const { deployment } = await store.queue.enqueue({ ...push("e".repeat(40)), app: key, spec });
+          for (const phase of ["BUILDING", "PENDING_DEPLOY", "DEPLOYING"] as const) await store.deployments.transition(deployment!.id, phase);
+          await store.deployments.activate(deployment!.id, {});
+          return deployment!.appId;
+        };
+        const older = await serve({ installationId: 5, repository: "acme/old", environment: "production" }, legacy);
+        await serve({ installationId: 5, repository: "acme/copy", environment: "production" }, legacy);
+        const preview = await serve({ installationId: 5, repository: "acme/old", environment: "pr-2" }, legacy);
+        // Back to the schema before 0005, with these apps serving.
+        await store.db.schema.dropTable("claims").execute();
+        await sql`DELETE FROM kysely_migration WHERE name = '0005_claims'`.execute(store.db);
+        await migrate(store.db, kind === "sqlite" ? sqliteFlavor : postgresFlavor, silentLog, own.schema);
+        const claims = await store.db.selectFrom("claims").select(["name", "kind", "app_id"]).orderBy("name").execute();
+        expect(claims).toEqual([
+          { name: "legacy-app", kind: "host", app_id: older },
+          { name: "legacy-app-pr-2", kind: "host", app_id: preview },
+          { name: "legacy.example.com", kind: "domain", app_id: older },
+        ]);
+      } finally {
+        await own.cleanup();
+      }
+    });
+  });
+
   // Claims see every app in the store, so these tests get a store of their own.
   describe("queue leases", () => {
     let own: TestStore;
@@ -226,9 +311,13 @@ describe.each(backends)("store on $kind", ({ kind }) => {
       expect((await store.apps.list()).some((a) => a.id === found!.id)).toBe(false);
       const claim = await store.queue.claim("w1", 60_000, []);
       expect(claim).toMatchObject({ teardown: true, deploymentId: undefined });
+      await store.names.claim(found!.id, { host: "torn", domains: ["torn.example.com"] });
       await store.queue.finishTeardown(claim!.appId);
       await store.queue.release(claim!.appId, "w1");
       expect(await store.queue.claim("w1", 60_000, [])).toBeUndefined();
+      // Its names are free again.
+      const next = await store.apps.upsert({ ...app, repository: `${app.repository}-next` }, { branch: "main" });
+      expect(await store.names.claim(next.id, { host: "torn", domains: ["torn.example.com"] })).toBeUndefined();
     });
   });
 });

@@ -24,6 +24,7 @@ function rolloutStage(deps: RunDeps, component: Deployable): Stage<{ instances: 
       const image = ctx.images[component.name];
       if (!image) throw deployError("ROLLOUT_FAILED", { component: component.name, step });
       const request = rolloutRequestFor(spec, component, {
+        app: ctx.deployment.app,
         appId: ctx.deployment.appId,
         appName: need(ctx.appName, "the app name"),
         deploymentId: ctx.deployment.id,

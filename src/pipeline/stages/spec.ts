@@ -1,15 +1,17 @@
-// Read and validate the commit's app spec, then learn from it what every later stage needs: the app's name,
-// the bindables, and the secret values the redactor must hide.
+// Read and validate the commit's app spec, claim the app's names, then learn from it what every later stage
+// needs: the app's name, the bindables, and the secret values the redactor must hide.
 import type { AppSpec, BindContext } from "../../app-spec/index.js";
 import { isDeployTemplate, oversizedFile, parseAppSpec, resolveComponentEnv } from "../../app-spec/index.js";
 import { deployError } from "../../core/errors.js";
+import type { AppKey } from "../../core/types.js";
 import type { BindablesInput, DeployContext, RunDeps, Stage } from "../deploy-context.js";
-import { appNameFor, componentsOf, defaultBindContext, specSecrets } from "../map-spec.js";
+import { appNameFor, componentsOf, defaultBindContext, isPreview, specSecrets } from "../map-spec.js";
+import { claimNames } from "../names.js";
 
 /** Problems written to the step's log; a pathological spec can have tens of thousands. */
 const LOGGED_PROBLEMS = 200;
 
-export function specStage(deps: RunDeps): Stage<{ path: string }> {
+export function specStage(deps: RunDeps): Stage<{ path: string; unservedDomains: string[] }> {
   return {
     name: "spec",
     resumable: true,
@@ -25,19 +27,23 @@ export function specStage(deps: RunDeps): Stage<{ path: string }> {
         throw deployError("SPEC_INVALID", { path: fetched.path, errors: problems.filter((p) => p.severity === "error"), step: "spec" });
       }
       await deps.store.deployments.update(ctx.deployment.id, { spec });
-      await deps.store.apps.setSpecName(ctx.deployment.appId, spec.name);
       await useSpec(deps, ctx, spec);
-      return { path: fetched.path };
+      await deps.store.apps.setSpecName(ctx.deployment.appId, spec.name);
+      return { path: fetched.path, unservedDomains: isPreview(app) ? spec.domains.map((d) => d.domain) : [] };
     },
     restore(ctx, _result) {
       return ctx.internals.spec !== undefined;
     },
+    note: (result) =>
+      result.unservedDomains.length > 0 ? `custom domains are not served for previews (${result.unservedDomains.join(", ")})` : undefined,
   };
 }
 
 /** Everything the later stages learn from the spec; also run when a deployment resumes with its spec stored. */
 export async function useSpec(deps: RunDeps, ctx: DeployContext, spec: AppSpec): Promise<void> {
   const { app, appId, sha, untrusted, secrets } = ctx.deployment;
+  // First: a deployment whose names belong to another app learns nothing and runs nothing.
+  await claimNames(deps, ctx, spec);
   ctx.spec = spec;
   ctx.appName = appNameFor(spec, app);
   ctx.bind = await bindablesFor(deps, { app, appId, appName: ctx.appName, sha, spec, untrusted, secrets });
