@@ -119,7 +119,11 @@ const envSchema = z.object({
     .regex(/^\d{1,3}$/, "must be a whole number of router processes (0 runs the router inside Berth's own process)")
     .default(String(defaultRouterWorkers()))
     .transform(Number),
-  BERTH_DOCKER_NETWORK: z.enum(["host", "bridge"]).default("host"),
+  // `bridge` is the former name of `isolated`.
+  BERTH_DOCKER_NETWORK: z
+    .enum(["isolated", "host", "bridge"])
+    .default("isolated")
+    .transform((mode) => (mode === "bridge" ? "isolated" : mode)),
   BERTH_INSTANCE: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be a short name of letters, digits, '.', '_' or '-'")
@@ -163,7 +167,8 @@ export interface Config {
   /** Where Berth's own pages are reachable (check runs link to `<berthUrl>/deployments/<id>`). */
   berthUrl: string;
   runtime: "docker" | "memory";
-  dockerNetwork: "host" | "bridge";
+  /** `isolated` (default): a network per app; `host`: the host's network (see docs/docker-runtime.md, Isolation). */
+  dockerNetwork: "isolated" | "host";
   /** Labels this Berth's containers, so Berths sharing one Docker engine never adopt each other's. */
   instance: string;
   buildTimeoutMs: number;
