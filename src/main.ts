@@ -122,6 +122,7 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
     log,
     concurrency: config.concurrency,
     cancelInProgress: config.cancelInProgress,
+    quotas: config.quotas,
     workDir: join(config.dataDir, "work"),
   });
   const redact = createGitHubRedact(source, github);

@@ -37,6 +37,7 @@ describe("readConfig", () => {
       berthUrl: "http://localhost:3000",
       runtime: "docker",
       dockerNetwork: "isolated",
+      quotas: { maxInstances: 10, maxInstanceSize: "apps-s-2vcpu-4gb", maxAppMemory: 16 * 1024 ** 3, maxBuildsPerApp: 2 },
       instance: "berth",
       buildTimeoutMs: 1_800_000,
       devDatabaseImage: undefined,
@@ -66,6 +67,10 @@ describe("readConfig", () => {
       BERTH_PUBLIC_URL: "https://{app}.apps.example.com",
       BERTH_URL: "https://berth.example.com/",
       BERTH_DOCKER_NETWORK: "bridge",
+      BERTH_MAX_INSTANCES: "50",
+      BERTH_MAX_INSTANCE_SIZE: "apps-d-8vcpu-32gb",
+      BERTH_MAX_APP_MEMORY: "1.5TiB",
+      BERTH_MAX_BUILDS_PER_APP: "4",
       BERTH_BUILD_TIMEOUT: "10m",
       BERTH_RUNTIME: "memory",
       BERTH_CATCH_UP_INTERVAL: "30s",
@@ -89,6 +94,7 @@ describe("readConfig", () => {
       berthUrl: "https://berth.example.com",
       runtime: "memory",
       dockerNetwork: "isolated",
+      quotas: { maxInstances: 50, maxInstanceSize: "apps-d-8vcpu-32gb", maxAppMemory: 1.5 * 1024 ** 4, maxBuildsPerApp: 4 },
       buildTimeoutMs: 600_000,
       catchUpIntervalMs: 30_000,
       discover: true,
@@ -129,13 +135,16 @@ describe("readConfig", () => {
         GHE_PROTOCOL: "ftp",
         BERTH_RUNTIME: "podman",
         BERTH_ROUTER_WORKERS: "auto",
+        BERTH_MAX_INSTANCE_SIZE: "huge",
+        BERTH_MAX_APP_MEMORY: "lots",
       }),
     );
     expect(problems.map((p) => p.variable).sort()).toEqual(
-      ["APP_ID", "BERTH_CATCH_UP_INTERVAL", "BERTH_CONCURRENCY", "BERTH_ROUTER_WORKERS", "BERTH_RUNTIME", "GHE_PROTOCOL", "PORT", "PRIVATE_KEY"].sort(),
+      ["APP_ID", "BERTH_CATCH_UP_INTERVAL", "BERTH_CONCURRENCY", "BERTH_MAX_APP_MEMORY", "BERTH_MAX_INSTANCE_SIZE", "BERTH_ROUTER_WORKERS", "BERTH_RUNTIME", "GHE_PROTOCOL", "PORT", "PRIVATE_KEY"].sort(),
     );
     expect(problems.find((p) => p.variable === "BERTH_ROUTER_WORKERS")?.message).toContain("0 runs the router inside Berth's own process");
     expect(problems.find((p) => p.variable === "BERTH_CATCH_UP_INTERVAL")?.message).toContain('"soon" is not a duration');
+    expect(problems.find((p) => p.variable === "BERTH_MAX_APP_MEMORY")?.message).toBe('must be a size such as 16g or 512m, got "lots"');
   });
 
   it("asks for the key when only APP_ID is set, and for APP_ID when only a key is set", () => {

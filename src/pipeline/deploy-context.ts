@@ -7,6 +7,7 @@ import type { DeploymentInternals, Store } from "../core/store.js";
 import type { Redactor } from "../core/redact.js";
 import type { SourceProvider } from "../core/ports.js";
 import type { AppKey, Cause, DeploymentRecord, Phase, PipelineEvent } from "../core/types.js";
+import type { Quotas } from "./quotas.js";
 import type { StepLogs } from "./step-logs.js";
 
 /** Lets the composition root add what only it knows (databases the operator configured) to the bindables. */
@@ -28,6 +29,7 @@ export interface RunDeps {
   emit(event: PipelineEvent): void;
   bindContext?: BindContextHook;
   logFlushMs: number;
+  quotas: Quotas;
 }
 
 export interface DeployContext {

@@ -10,6 +10,7 @@ import { IntentError, describeCause } from "../core/errors.js";
 import type { SourceProvider } from "../core/ports.js";
 import type { AppKey, DeploymentRecord, Intent, Phase, PipelineEvent } from "../core/types.js";
 import type { BindContextHook } from "./deploy-context.js";
+import { DEFAULT_QUOTAS, type Quotas } from "./quotas.js";
 import { runDeployment } from "./run-deployment.js";
 import { Scheduler } from "./scheduler.js";
 import { submitIntent, type SubmitResult } from "./submit.js";
@@ -34,6 +35,8 @@ export interface PipelineOptions {
   /** How often buffered step logs are written (default 250 ms). */
   logFlushMs?: number;
   bindContext?: BindContextHook;
+  /** The operator's limits per app (BERTH_MAX_*); each one not given is DEFAULT_QUOTAS'. */
+  quotas?: Partial<Quotas>;
 }
 
 export interface ManagedApp {
@@ -85,7 +88,17 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const log = opts.log.child({ workerId });
   const { emit, on } = createEmitter(log);
-  const runDeps = { store, runtime, source, log, workDir: opts.workDir, emit, bindContext: opts.bindContext, logFlushMs: opts.logFlushMs ?? 250 };
+  const runDeps = {
+    store,
+    runtime,
+    source,
+    log,
+    workDir: opts.workDir,
+    emit,
+    bindContext: opts.bindContext,
+    logFlushMs: opts.logFlushMs ?? 250,
+    quotas: { ...DEFAULT_QUOTAS, ...opts.quotas },
+  };
   const scheduler = new Scheduler({
     store,
     runtime,

@@ -6,6 +6,7 @@ import { deployError } from "../../core/errors.js";
 import type { AppKey } from "../../core/types.js";
 import type { DeployContext, RunDeps, Stage } from "../deploy-context.js";
 import { appNameFor, componentsOf, defaultBindContext, specSecrets } from "../map-spec.js";
+import { checkQuotas } from "../quotas.js";
 
 export function specStage(deps: RunDeps): Stage<{ path: string }> {
   return {
@@ -23,6 +24,7 @@ export function specStage(deps: RunDeps): Stage<{ path: string }> {
       }
       await deps.store.deployments.update(ctx.deployment.id, { spec });
       await deps.store.apps.setSpecName(ctx.deployment.appId, spec.name);
+      checkQuotas(spec, deps.quotas);
       await useSpec(deps, ctx, spec);
       return { path: fetched.path };
     },
