@@ -5,6 +5,7 @@ import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { ALL_INSTANCE_SIZE_SLUGS } from "./app-spec/instance-sizes.js";
 
 /**
  * One router process per core but one (left to Berth itself, the apps and the engine), at most four; on a
@@ -64,6 +65,22 @@ const port = (fallback: number) =>
         return z.NEVER;
       }
       return n;
+    });
+
+const BYTE_UNITS = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 } as const;
+
+/** A size such as `16g`, `512MiB` or `2GB` (binary units) in bytes. */
+const byteSize = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const match = /^(\d+(?:\.\d+)?)\s*([kmgt])(?:i?b)?$/i.exec(v.trim());
+      if (!match) {
+        ctx.addIssue({ code: "custom", message: `must be a size such as 16g or 512m, got "${v}"` });
+        return z.NEVER;
+      }
+      return Math.round(Number(match[1]) * BYTE_UNITS[match[2]!.toLowerCase() as keyof typeof BYTE_UNITS]);
     });
 
 const url = z.url({ protocol: /^(https?|wss?)$/, error: "must be an absolute http(s) URL" });
@@ -136,7 +153,11 @@ const envSchema = z.object({
     .regex(/^\d{1,3}$/, "must be a whole number of router processes (0 runs the router inside Berth's own process)")
     .default(String(defaultRouterWorkers()))
     .transform(Number),
-  BERTH_DOCKER_NETWORK: z.enum(["host", "bridge"]).default("host"),
+  // `bridge` is the former name of `isolated`.
+  BERTH_DOCKER_NETWORK: z
+    .enum(["isolated", "host", "bridge"])
+    .default("isolated")
+    .transform((mode) => (mode === "bridge" ? "isolated" : mode)),
   BERTH_INSTANCE: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be a short name of letters, digits, '.', '_' or '-'")
@@ -144,6 +165,10 @@ const envSchema = z.object({
   BERTH_BUILD_TIMEOUT: duration("30m"),
   BERTH_DEV_DATABASE_IMAGE: z.string().min(1).optional(),
   BERTH_RUNTIME: z.enum(["docker", "memory"]).default("docker"),
+  BERTH_MAX_INSTANCES: positiveInt(10),
+  BERTH_MAX_INSTANCE_SIZE: z.enum(ALL_INSTANCE_SIZE_SLUGS).default("apps-s-2vcpu-4gb"),
+  BERTH_MAX_APP_MEMORY: byteSize("16g"),
+  BERTH_MAX_BUILDS_PER_APP: positiveInt(2),
   BERTH_CATCH_UP_INTERVAL: duration("5m"),
   BERTH_DISCOVER: boolean.default(false),
   BERTH_SHUTDOWN_GRACE: duration("30s"),
@@ -202,7 +227,10 @@ export interface Config {
   /** Where Berth's own pages are reachable (check runs link to `<berthUrl>/deployments/<id>`). */
   berthUrl: string;
   runtime: "docker" | "memory";
-  dockerNetwork: "host" | "bridge";
+  /** The operator's limits per app (BERTH_MAX_*), checked before anything of a deployment is built. */
+  quotas: { maxInstances: number; maxInstanceSize: string; maxAppMemory: number; maxBuildsPerApp: number };
+  /** `isolated` (default): a network per app; `host`: the host's network (see docs/docker-runtime.md, Isolation). */
+  dockerNetwork: "isolated" | "host";
   /** Labels this Berth's containers, so Berths sharing one Docker engine never adopt each other's. */
   instance: string;
   buildTimeoutMs: number;
@@ -305,6 +333,12 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     berthUrl: e.BERTH_URL?.replace(/\/+$/, "") ?? `http://${e.HOST && e.HOST !== "0.0.0.0" && e.HOST !== "::" ? e.HOST : "localhost"}:${e.PORT}`,
     runtime: e.BERTH_RUNTIME,
     dockerNetwork: e.BERTH_DOCKER_NETWORK,
+    quotas: {
+      maxInstances: e.BERTH_MAX_INSTANCES,
+      maxInstanceSize: e.BERTH_MAX_INSTANCE_SIZE,
+      maxAppMemory: e.BERTH_MAX_APP_MEMORY,
+      maxBuildsPerApp: e.BERTH_MAX_BUILDS_PER_APP,
+    },
     instance: e.BERTH_INSTANCE,
     buildTimeoutMs: e.BERTH_BUILD_TIMEOUT,
     devDatabaseImage: e.BERTH_DEV_DATABASE_IMAGE,

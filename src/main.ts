@@ -138,6 +138,7 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
     concurrency: config.concurrency,
     cancelInProgress: config.cancelInProgress,
     previewSecrets: config.previewSecrets,
+    quotas: config.quotas,
     workDir: join(config.dataDir, "work"),
   });
   const redact = createGitHubRedact(source, github);

@@ -36,7 +36,8 @@ describe("readConfig", () => {
       publicUrlTemplate: undefined,
       berthUrl: "http://localhost:3000",
       runtime: "docker",
-      dockerNetwork: "host",
+      dockerNetwork: "isolated",
+      quotas: { maxInstances: 10, maxInstanceSize: "apps-s-2vcpu-4gb", maxAppMemory: 16 * 1024 ** 3, maxBuildsPerApp: 2 },
       instance: "berth",
       buildTimeoutMs: 1_800_000,
       devDatabaseImage: undefined,
@@ -86,6 +87,10 @@ describe("readConfig", () => {
       BERTH_PUBLIC_URL: "https://{app}.apps.example.com",
       BERTH_URL: "https://berth.example.com/",
       BERTH_DOCKER_NETWORK: "bridge",
+      BERTH_MAX_INSTANCES: "50",
+      BERTH_MAX_INSTANCE_SIZE: "apps-d-8vcpu-32gb",
+      BERTH_MAX_APP_MEMORY: "1.5TiB",
+      BERTH_MAX_BUILDS_PER_APP: "4",
       BERTH_BUILD_TIMEOUT: "10m",
       BERTH_RUNTIME: "memory",
       BERTH_CATCH_UP_INTERVAL: "30s",
@@ -110,7 +115,8 @@ describe("readConfig", () => {
       publicUrlTemplate: "https://{app}.apps.example.com",
       berthUrl: "https://berth.example.com",
       runtime: "memory",
-      dockerNetwork: "bridge",
+      dockerNetwork: "isolated",
+      quotas: { maxInstances: 50, maxInstanceSize: "apps-d-8vcpu-32gb", maxAppMemory: 1.5 * 1024 ** 4, maxBuildsPerApp: 4 },
       buildTimeoutMs: 600_000,
       catchUpIntervalMs: 30_000,
       discover: true,
@@ -153,13 +159,16 @@ describe("readConfig", () => {
         GHE_PROTOCOL: "ftp",
         BERTH_RUNTIME: "podman",
         BERTH_ROUTER_WORKERS: "auto",
+        BERTH_MAX_INSTANCE_SIZE: "huge",
+        BERTH_MAX_APP_MEMORY: "lots",
       }),
     );
     expect(problems.map((p) => p.variable).sort()).toEqual(
-      ["APP_ID", "BERTH_CATCH_UP_INTERVAL", "BERTH_CONCURRENCY", "BERTH_ROUTER_WORKERS", "BERTH_RUNTIME", "GHE_PROTOCOL", "PORT", "PRIVATE_KEY"].sort(),
+      ["APP_ID", "BERTH_CATCH_UP_INTERVAL", "BERTH_CONCURRENCY", "BERTH_MAX_APP_MEMORY", "BERTH_MAX_INSTANCE_SIZE", "BERTH_ROUTER_WORKERS", "BERTH_RUNTIME", "GHE_PROTOCOL", "PORT", "PRIVATE_KEY"].sort(),
     );
     expect(problems.find((p) => p.variable === "BERTH_ROUTER_WORKERS")?.message).toContain("0 runs the router inside Berth's own process");
     expect(problems.find((p) => p.variable === "BERTH_CATCH_UP_INTERVAL")?.message).toContain('"soon" is not a duration');
+    expect(problems.find((p) => p.variable === "BERTH_MAX_APP_MEMORY")?.message).toBe('must be a size such as 16g or 512m, got "lots"');
   });
 
   it("refuses an operator token shorter than 32 characters and a metrics address that is not host:port", () => {

@@ -56,6 +56,12 @@ const CATALOG = {
           : `Remove ${code(c.value)} from ${code("domains:")} in this app's spec (or from the other app's first) and push again.`),
     };
   },
+  QUOTA_EXCEEDED: (c: { component: string; field: string; asked: string; allowed: string; variable: string; step: string }): ErrorText => ({
+    message: `${c.component}: ${c.field} ${c.asked} is over this Berth's limit of ${c.allowed} (${c.variable})`,
+    details:
+      `The spec asks for ${code(c.asked)} as ${c.field} of ${code(c.component)}; the operator of this Berth allows ${code(c.allowed)}. ` +
+      `Nothing was built or started.\n\nAsk for less in the spec, or ask the operator to raise ${code(c.variable)} on the Berth server.`,
+  }),
   BUILD_FAILED: (c: { component: string; step: string; cause: string; timedOut?: boolean }): ErrorText => ({
     message: `build of ${c.component} failed: ${c.cause}`,
     details: c.timedOut

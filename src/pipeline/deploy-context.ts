@@ -7,6 +7,7 @@ import type { DeploymentInternals, Store } from "../core/store.js";
 import type { Redactor } from "../core/redact.js";
 import type { SourceProvider } from "../core/ports.js";
 import type { AppKey, DeploymentRecord, Phase, PipelineEvent, SecretScope } from "../core/types.js";
+import type { Quotas } from "./quotas.js";
 import type { StepLogs } from "./step-logs.js";
 
 /**
@@ -43,6 +44,7 @@ export interface RunDeps {
   logFlushMs: number;
   /** Default parseAppSpec, on the calling thread. */
   parseSpec?: AppSpecParser;
+  quotas: Quotas;
 }
 
 export interface DeployContext {

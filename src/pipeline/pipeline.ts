@@ -10,6 +10,7 @@ import { IntentError, describeCause } from "../core/errors.js";
 import type { SourceProvider } from "../core/ports.js";
 import type { AppKey, DeploymentRecord, Intent, Phase, PipelineEvent } from "../core/types.js";
 import type { AppSpecParser, BindContextHook } from "./deploy-context.js";
+import { DEFAULT_QUOTAS, type Quotas } from "./quotas.js";
 import { runDeployment } from "./run-deployment.js";
 import { Scheduler } from "./scheduler.js";
 import { submitIntent, type SubmitResult } from "./submit.js";
@@ -41,6 +42,8 @@ export interface PipelineOptions {
    * databases (BERTH_PREVIEW_SECRETS); every other preview gets none. A fork's preview never does.
    */
   previewSecrets?: string[];
+  /** The operator's limits per app (BERTH_MAX_*); each one not given is DEFAULT_QUOTAS'. */
+  quotas?: Partial<Quotas>;
 }
 
 export interface ManagedApp {
@@ -92,7 +95,18 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const log = opts.log.child({ workerId });
   const { emit, on } = createEmitter(log);
-  const runDeps = { store, runtime, source, log, workDir: opts.workDir, emit, bindContext: opts.bindContext, logFlushMs: opts.logFlushMs ?? 250, parseSpec: opts.parseSpec };
+  const runDeps = {
+    store,
+    runtime,
+    source,
+    log,
+    workDir: opts.workDir,
+    emit,
+    bindContext: opts.bindContext,
+    logFlushMs: opts.logFlushMs ?? 250,
+    parseSpec: opts.parseSpec,
+    quotas: { ...DEFAULT_QUOTAS, ...opts.quotas },
+  };
   const scheduler = new Scheduler({
     store,
     runtime,

@@ -121,27 +121,36 @@ function migrations(f: SqlFlavor): Record<string, Migration> {
       },
     },
     "0004_trust": trustMigration(f),
-    "0005_claims": {
-      async up(db: Kysely<unknown>) {
-        // Every router name and custom domain belongs to one app; the key makes a second claimant fail.
-        await db.schema
-          .createTable("claims")
-          .addColumn("name", "text", (c) => c.primaryKey())
-          .addColumn("kind", "text", (c) => c.notNull())
-          .addColumn("app_id", "text", (c) => c.notNull().references("apps.id").onDelete("cascade"))
-          .addColumn("created_at", ts, (c) => c.notNull().defaultTo(now))
-          .execute();
-        await db.schema.createIndex("claims_app").on("claims").column("app_id").execute();
-        await claimServedNames(db as Kysely<ServedNamesDb>);
-      },
+    "0005_claims": claimsMigration(ts, now),
+    "0006_retention_indexes": retentionIndexesMigration(),
+  };
+}
+
+/** Every router name and custom domain belongs to one app; the key makes a second claimant fail. */
+function claimsMigration(ts: SqlFlavor["timestamp"], now: ReturnType<typeof sql>): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      // Every router name and custom domain belongs to one app; the key makes a second claimant fail.
+      await db.schema
+        .createTable("claims")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("app_id", "text", (c) => c.notNull().references("apps.id").onDelete("cascade"))
+        .addColumn("created_at", ts, (c) => c.notNull().defaultTo(now))
+        .execute();
+      await db.schema.createIndex("claims_app").on("claims").column("app_id").execute();
+      await claimServedNames(db as Kysely<ServedNamesDb>);
     },
-    "0006_retention_indexes": {
-      async up(db: Kysely<unknown>) {
-        // The retention sweep deletes by age in small batches; without these each batch would scan the table.
-        await db.schema.createIndex("logs_created_at").on("logs").column("created_at").execute();
-        await db.schema.createIndex("deliveries_received_at").on("deliveries").column("received_at").execute();
-        await db.schema.createIndex("state_updated_at").on("state").column("updated_at").execute();
-      },
+  };
+}
+
+function retentionIndexesMigration(): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      // The retention sweep deletes by age in small batches; without these each batch would scan the table.
+      await db.schema.createIndex("logs_created_at").on("logs").column("created_at").execute();
+      await db.schema.createIndex("deliveries_received_at").on("deliveries").column("received_at").execute();
+      await db.schema.createIndex("state_updated_at").on("state").column("updated_at").execute();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseAppSpec } from "../../src/app-spec/index.js";
 import { IntentError } from "../../src/pipeline/index.js";
+import { DEFAULT_QUOTAS } from "../../src/pipeline/quotas.js";
 import { runDeployment } from "../../src/pipeline/run-deployment.js";
 import { silentLog as quiet } from "../store/open-store.js";
 import type { PipelineEvent } from "../../src/core/types.js";
@@ -376,7 +377,7 @@ describe("pipeline", () => {
         },
       },
     };
-    const deps = { store: racing, runtime: h.runtime, source: h.source, log: quiet, workDir: h.workDir, emit: () => undefined, logFlushMs: 5 };
+    const deps = { store: racing, runtime: h.runtime, source: h.source, log: quiet, workDir: h.workDir, emit: () => undefined, logFlushMs: 5, quotas: DEFAULT_QUOTAS };
     const outcome = await runDeployment(deps, id, new AbortController().signal);
     expect(outcome).toEqual({ phase: "SUPERSEDED", message: "superseded by 1234567" });
     expect(await store.deployments.get(id)).toMatchObject({ phase: "SUPERSEDED", message: "superseded by 1234567" });

@@ -3,15 +3,19 @@ import { deployError, describeCause } from "../../core/errors.js";
 import type { Intent } from "../../core/types.js";
 import { need, ranOutOfTime, type DeployContext, type RunDeps, type Stage } from "../deploy-context.js";
 import { buildRequestFor, componentsOf, type Component } from "../map-spec.js";
+import { limiter } from "../quotas.js";
 
 type DeployIntent = Extract<Intent, { kind: "deploy" }>;
 
-/** One build per component of the spec; they run in parallel. */
+type Limit = ReturnType<typeof limiter>;
+
+/** One build per component of the spec; they run in parallel, at most BERTH_MAX_BUILDS_PER_APP at once. */
 export function buildStages(deps: RunDeps, ctx: DeployContext): Stage[] {
-  return componentsOf(need(ctx.spec, "the spec")).map((c) => buildStage(deps, c));
+  const limit = limiter(deps.quotas.maxBuildsPerApp);
+  return componentsOf(need(ctx.spec, "the spec")).map((c) => buildStage(deps, c, limit));
 }
 
-function buildStage(deps: RunDeps, component: Component): Stage<{ image: string; reused?: string }> {
+function buildStage(deps: RunDeps, component: Component, limit: Limit): Stage<{ image: string; reused?: string }> {
   const name = `build:${component.name}`;
   return {
     name,
@@ -36,7 +40,7 @@ function buildStage(deps: RunDeps, component: Component): Stage<{ image: string;
         secrets: ctx.deployment.secrets,
       });
       try {
-        const { image } = await deps.runtime.build({ ...request, log: sink, signal });
+        const { image } = await limit(() => deps.runtime.build({ ...request, log: sink, signal }));
         ctx.images[component.name] = image;
         return { image };
       } catch (err) {

@@ -3,10 +3,10 @@
 import type { AppSpec, BindContext } from "../../app-spec/index.js";
 import { isDeployTemplate, oversizedFile, parseAppSpec, resolveComponentEnv } from "../../app-spec/index.js";
 import { deployError } from "../../core/errors.js";
-import type { AppKey } from "../../core/types.js";
 import type { BindablesInput, DeployContext, RunDeps, Stage } from "../deploy-context.js";
 import { appNameFor, componentsOf, defaultBindContext, isPreview, specSecrets } from "../map-spec.js";
 import { claimNames } from "../names.js";
+import { checkQuotas } from "../quotas.js";
 
 /** Problems written to the step's log; a pathological spec can have tens of thousands. */
 const LOGGED_PROBLEMS = 200;
@@ -27,6 +27,7 @@ export function specStage(deps: RunDeps): Stage<{ path: string; unservedDomains:
         throw deployError("SPEC_INVALID", { path: fetched.path, errors: problems.filter((p) => p.severity === "error"), step: "spec" });
       }
       await deps.store.deployments.update(ctx.deployment.id, { spec });
+      checkQuotas(spec, deps.quotas);
       await useSpec(deps, ctx, spec);
       await deps.store.apps.setSpecName(ctx.deployment.appId, spec.name);
       return { path: fetched.path, unservedDomains: isPreview(app) ? spec.domains.map((d) => d.domain) : [] };

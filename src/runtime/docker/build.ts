@@ -16,6 +16,8 @@ export interface BuildOptions {
   docker: Dockerode;
   images: BaseImages;
   timeoutMs: number;
+  /** The network mode a build of the app runs with: `host`, or the app's build network (isolated mode). */
+  network: (appId: string) => Promise<string>;
   /** Extra labels on every image (tests use them for cleanup). */
   labels?: Record<string, string>;
 }
@@ -153,7 +155,7 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
           dockerfile: `${staging}/Dockerfile`,
           nocache: req.noCache,
           buildargs,
-          networkmode: "host",
+          networkmode: await opts.network(req.appId),
           rm: true,
           forcerm: true,
           abortSignal: signal,

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type Dockerode from "dockerode";
 import { RuntimeError } from "../runtime.js";
 import { databasesFor, scopeToConfigure, type DatabaseScope, type DatabasesConfig } from "./databases-config.js";
-import { bridgeNetworkName, type NetworkMode } from "./container-spec.js";
+import { appNetworkName, type NetworkMode } from "./container-spec.js";
 import { tcpProbe } from "./health.js";
 import { dockerName, LABEL } from "./labels.js";
 import { sleep } from "./engine.js";
@@ -155,14 +155,14 @@ export function devDatabaseSpecFor(i: DevDatabaseInput): Dockerode.ContainerCrea
       [LABEL.port]: String(i.port),
     },
     HostConfig: {
-      NetworkMode: host ? "host" : bridgeNetworkName(i.appId),
+      NetworkMode: host ? "host" : appNetworkName(i.appId),
       Mounts: [{ Type: "volume", Source: name, Target: "/var/lib/postgresql/data" }],
       RestartPolicy: { Name: "unless-stopped", MaximumRetryCount: 0 },
       SecurityOpt: ["no-new-privileges:true"],
       Privileged: false,
       ...(host ? {} : { PortBindings: { "5432/tcp": [{ HostIp: "127.0.0.1", HostPort: String(i.port) }] } }),
     },
-    ...(host ? {} : { ExposedPorts: { "5432/tcp": {} }, NetworkingConfig: { EndpointsConfig: { [bridgeNetworkName(i.appId)]: { Aliases: [i.db.name] } } } }),
+    ...(host ? {} : { ExposedPorts: { "5432/tcp": {} }, NetworkingConfig: { EndpointsConfig: { [appNetworkName(i.appId)]: { Aliases: [i.db.name] } } } }),
   };
 }
 
@@ -176,7 +176,7 @@ export interface DevDatabasesOptions {
   portCount?: number;
   labels?: Record<string, string>;
   readyTimeoutMs?: number;
-  /** Bridge mode: creates the app's network before the database joins it. */
+  /** Isolated mode: creates the app's network before the database joins it. */
   ensureNetwork?: (appId: string) => Promise<string>;
 }
 
@@ -199,7 +199,7 @@ export function dockerDevDatabases(o: DevDatabasesOptions): DevDatabaseProvision
       const hash = createHash("sha256").update(name).digest().readUInt32BE(0);
       port = (o.portBase ?? 15432) + (hash % (o.portCount ?? 1000));
       password = randomBytes(18).toString("base64url");
-      if (o.network === "bridge") await o.ensureNetwork?.(appId);
+      if (o.network === "isolated") await o.ensureNetwork?.(appId);
       const created = await o.docker.createContainer(
         devDatabaseSpecFor({ appId, db, image: o.image, network: o.network, port, password, labels: o.labels }),
       );

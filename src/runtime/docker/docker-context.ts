@@ -3,7 +3,7 @@ import type Dockerode from "dockerode";
 import type { RouterControl } from "../../router/router-contract.js";
 import type { NetworkMode } from "./container-spec.js";
 import type { Logger } from "./logger.js";
-import type { BridgeNetworks } from "./networks.js";
+import type { AppNetworks } from "./networks.js";
 import type { PrivatePorts } from "./private-ports.js";
 import type { RoutingTable } from "./routing.js";
 
@@ -21,7 +21,7 @@ export interface DockerContext {
   workerStableSeconds: number;
   privatePorts: PrivatePorts;
   routing: RoutingTable;
-  networks: BridgeNetworks;
+  networks: AppNetworks;
   /** The secrets each `${appId}\0${component}` was last rolled out with, for restarts. */
   secretsByComponent: Map<string, string[]>;
 }

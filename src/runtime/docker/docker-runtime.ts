@@ -1,6 +1,6 @@
 // The Runtime on one machine's Docker engine: wiring only. The rooms: rollout.ts (start new, all healthy,
 // switch, drain, stop old), lifecycle.ts (restart, remove), adopt.ts (after Berth restarts), build.ts, jobs.ts,
-// databases.ts, routing.ts (the table handed to the router), networks.ts (bridge mode).
+// databases.ts, routing.ts (the table handed to the router), networks.ts (isolated mode).
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import Dockerode from "dockerode";
@@ -16,7 +16,7 @@ import { DEFAULT_BASE_IMAGES, type BaseImages } from "./dockerfile.js";
 import { runJob } from "./jobs.js";
 import { remove, restart } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
-import { createBridgeNetworks } from "./networks.js";
+import { createAppNetworks } from "./networks.js";
 import { PrivatePorts } from "./private-ports.js";
 import { pruneImages } from "./prune-images.js";
 import { rollout } from "./rollout.js";
@@ -25,7 +25,7 @@ import { createRoutingTable } from "./routing.js";
 export interface DockerRuntimeOptions {
   docker?: Dockerode;
   router: RouterControl;
-  /** `host`: instances share the host's network, each on its own port (PORT) on 127.0.0.1. `bridge`: one network per app, `http_port` published on 127.0.0.1. */
+  /** `isolated`: one network per app, `http_port` published on 127.0.0.1, builds on the app's build network. `host`: instances share the host's network, each on its own port (PORT) on 127.0.0.1. */
   network: NetworkMode;
   /** Base images for generated Dockerfiles; production defaults are the official images. */
   images?: Partial<BaseImages>;
@@ -72,10 +72,11 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     workerStableSeconds: opts.workerStableSeconds ?? 10,
     privatePorts: new PrivatePorts(opts.privatePortBase ?? 20000, opts.privatePortCount ?? 10000, opts.log),
     routing: createRoutingTable(opts.router),
-    networks: createBridgeNetworks(docker, opts.labels),
+    networks: createAppNetworks(docker, opts.labels),
     secretsByComponent: new Map(),
   };
-  const bridgeNetwork = (appId: string) => ctx.networks.ensure(appId);
+  const appNetwork = (appId: string) => ctx.networks.ensure(appId);
+  const buildNetwork = (appId: string) => (opts.network === "host" ? Promise.resolve("host") : ctx.networks.ensureBuild(appId));
 
   return {
     name: "docker",
@@ -88,14 +89,14 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
         );
       }
     },
-    build: (req) => buildImage({ docker, images, timeoutMs: opts.buildTimeoutMs ?? 30 * 60_000, labels: opts.labels }, req),
-    runJob: (req) => runJob({ docker, network: opts.network, bridgeNetwork, labels: opts.labels }, req),
+    build: (req) => buildImage({ docker, images, timeoutMs: opts.buildTimeoutMs ?? 30 * 60_000, network: buildNetwork, labels: opts.labels }, req),
+    runJob: (req) => runJob({ docker, network: opts.network, appNetwork, labels: opts.labels }, req),
     rollout: (req) => rollout(ctx, req),
     restart: (req) => restart(ctx, req),
     remove: (appId, components) => remove(ctx, appId, components),
     pruneImages: (keep, appId) => pruneImages(ctx, keep, appId),
     privateAddress(appId: string, component: string, port: number): PrivateAddress {
-      if (opts.network === "bridge") return { host: component, port };
+      if (opts.network === "isolated") return { host: component, port };
       return { host: "127.0.0.1", port: ctx.privatePorts.portFor(appId, component) };
     },
     publicUrl: (appName: string) => opts.router.publicUrl(appName),
@@ -108,7 +109,7 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
           image: opts.databases?.devImage ?? "postgres:16",
           network: opts.network,
           labels: opts.labels,
-          ensureNetwork: bridgeNetwork,
+          ensureNetwork: appNetwork,
         }),
       }),
     close: () => ctx.privatePorts.close(),

@@ -41,7 +41,7 @@ export function instanceFromInfo(ctx: DockerContext, info: Dockerode.ContainerIn
   const port = Number(info.Labels[LABEL.port]);
   const name = (info.Names[0] ?? "").replace(/^\//, "");
   let hostPort = port;
-  if (ctx.network === "bridge") {
+  if (ctx.network === "isolated") {
     const published = info.Ports.find((p) => p.PrivatePort === port && p.IP === "127.0.0.1");
     if (!published) return null;
     hostPort = published.PublicPort;
@@ -79,7 +79,7 @@ export async function startInstance(
     env: req.env,
     limits: req.limits,
     network: ctx.network,
-    bridgeNetwork: net,
+    appNetwork: net,
     port: req.kind === "service" ? port : undefined,
     rollout: record,
     labels: ctx.labels,
@@ -93,7 +93,7 @@ export async function startInstance(
   exited.catch(() => undefined);
   await container.start();
   let hostPort = port;
-  if (ctx.network === "bridge" && req.kind === "service") {
+  if (ctx.network === "isolated" && req.kind === "service") {
     const inspected = await container.inspect();
     hostPort = Number(inspected.NetworkSettings.Ports[`${port}/tcp`]?.[0]?.HostPort);
   }

@@ -14,7 +14,7 @@ import { redactedLines, Tail } from "./lines.js";
 export interface JobOptions {
   docker: Dockerode;
   network: NetworkMode;
-  bridgeNetwork?: (appId: string) => Promise<string>;
+  appNetwork?: (appId: string) => Promise<string>;
   labels?: Record<string, string>;
 }
 
@@ -33,7 +33,7 @@ export async function runJob(o: JobOptions, req: JobRequest): Promise<JobResult>
     env: req.env,
     limits: req.limits,
     network: o.network,
-    bridgeNetwork: o.network === "bridge" ? await o.bridgeNetwork?.(req.appId) : undefined,
+    appNetwork: o.network === "isolated" ? await o.appNetwork?.(req.appId) : undefined,
     labels: o.labels,
   });
   let container: Dockerode.Container;

@@ -82,7 +82,7 @@ export async function remove(ctx: DockerContext, appId: string, components?: str
     await removeDatabases(ctx, appId);
     if (appName) ctx.router.removeApp(appName);
     ctx.routing.delete(appId);
-    if (ctx.network === "bridge") await ctx.networks.remove(appId);
+    if (ctx.network === "isolated") await ctx.networks.remove(appId);
   }
   const comps = components?.length ? components : [...(app?.routes.keys() ?? [])];
   for (const c of comps) {

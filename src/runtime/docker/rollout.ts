@@ -42,7 +42,7 @@ export async function rollout(ctx: DockerContext, req: RolloutRequest): Promise<
   for (const info of await listInstances(ctx, req.appId, req.component)) {
     if (isPending(info)) await removeContainer(ctx.docker.getContainer(info.Id));
   }
-  const net = ctx.network === "bridge" ? await ctx.networks.ensure(req.appId) : undefined;
+  const net = ctx.network === "isolated" ? await ctx.networks.ensure(req.appId) : undefined;
 
   req.log(`starting ${req.instanceCount} new instance(s) of ${req.image}`);
   const started = await startHealthy(ctx, req, record, net, redact);

@@ -35,6 +35,7 @@ describe.skipIf(dockerUnavailable())("buildImage on the real engine", () => {
   beforeAll(() => {
     const images = ensureTestImages();
     opts = {
+      network: () => Promise.resolve("host"),
       docker,
       images: { node: images.node, python: "unused", go: "unused" },
       timeoutMs: 60_000,

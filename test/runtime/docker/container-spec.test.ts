@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { bridgeNetworkName, containerSpecFor, type ContainerInput } from "../../../src/runtime/docker/container-spec.js";
+import {
+  appNetworkName,
+  buildNetworkName,
+  containerSpecFor,
+  type ContainerInput,
+} from "../../../src/runtime/docker/container-spec.js";
+import { networkSpecFor } from "../../../src/runtime/docker/networks.js";
 
 const base: ContainerInput = {
   role: "instance",
@@ -21,6 +27,8 @@ const hostConfig = {
   NanoCpus: 1_000_000_000,
   PidsLimit: 4096,
   Privileged: false,
+  CapDrop: ["ALL"],
+  CapAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "NET_BIND_SERVICE", "SETGID", "SETUID"],
   SecurityOpt: ["no-new-privileges:true"],
   Binds: [],
   Mounts: [],
@@ -52,17 +60,52 @@ describe("containerSpecFor", () => {
     });
   });
 
-  it("bridge mode: http_port published on 127.0.0.1 only, on the app's network under the component's name", () => {
-    const spec = containerSpecFor({ ...base, network: "bridge", bridgeNetwork: "berth-shop", port: 8080 });
-    expect(spec.HostConfig).toEqual({
-      ...hostConfig,
-      NetworkMode: "berth-shop",
-      RestartPolicy: { Name: "unless-stopped", MaximumRetryCount: 0 },
-      PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
+  it("isolated mode: the whole options, http_port published on 127.0.0.1 only, on the app's network as the component", () => {
+    expect(containerSpecFor({ ...base, network: "isolated", appNetwork: "berth-shop", port: 8080 })).toEqual({
+      name: "berth-shop-web-d1-0.pending",
+      Image: "berth/shop/web:d1",
+      Cmd: ["/bin/sh", "-c", "node server.js"],
+      Env: ["API_URL=http://127.0.0.1:20001", "NODE_ENV=production", "PORT=8080"],
+      Labels: {
+        "berth.managed": "true",
+        "berth.app": "shop",
+        "berth.component": "web",
+        "berth.deployment": "d1",
+        "berth.role": "instance",
+        "berth.port": "8080",
+      },
+      HostConfig: {
+        Memory: 536870912,
+        MemorySwap: 536870912,
+        NanoCpus: 1_000_000_000,
+        PidsLimit: 4096,
+        Privileged: false,
+        CapDrop: ["ALL"],
+        CapAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "KILL", "NET_BIND_SERVICE", "SETGID", "SETUID"],
+        SecurityOpt: ["no-new-privileges:true"],
+        Binds: [],
+        Mounts: [],
+        Devices: [],
+        LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "3" } },
+        Init: true,
+        NetworkMode: "berth-shop",
+        RestartPolicy: { Name: "unless-stopped", MaximumRetryCount: 0 },
+        PortBindings: { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "" }] },
+      },
+      ExposedPorts: { "8080/tcp": {} },
+      NetworkingConfig: { EndpointsConfig: { "berth-shop": { Aliases: ["web"] } } },
+      Tty: false,
+      AttachStdout: true,
+      AttachStderr: true,
+      StopSignal: "SIGTERM",
     });
-    expect(spec.ExposedPorts).toEqual({ "8080/tcp": {} });
+  });
+
+  it("isolated mode, jobs: on the app's network with the same capabilities, nothing published", () => {
+    const spec = containerSpecFor({ ...base, role: "job", network: "isolated", appNetwork: "berth-shop", port: undefined });
+    expect(spec.HostConfig).toEqual({ ...hostConfig, NetworkMode: "berth-shop", RestartPolicy: { Name: "no", MaximumRetryCount: 0 } });
+    expect(spec.ExposedPorts).toBeUndefined();
     expect(spec.NetworkingConfig).toEqual({ EndpointsConfig: { "berth-shop": { Aliases: ["web"] } } });
-    expect(spec.Env).toContain("PORT=8080");
   });
 
   it("jobs: no restart, no port, the image's own command when no run_command", () => {
@@ -91,7 +134,21 @@ describe("containerSpecFor", () => {
     expect(JSON.stringify(spec.Labels)).not.toContain("v3ry");
   });
 
-  it("names bridge networks after the app", () => {
-    expect(bridgeNetworkName("Acme/Shop pr-4")).toBe("berth-acme-shop-pr-4");
+  it("names an app's networks after the app", () => {
+    expect(appNetworkName("Acme/Shop pr-4")).toBe("berth-acme-shop-pr-4");
+    expect(buildNetworkName("Acme/Shop pr-4")).toBe("berth-acme-shop-pr-4-build");
+  });
+
+  it("creates an app's network as a plain bridge of its own, labelled for the app", () => {
+    expect(networkSpecFor("berth-shop", "shop", { "berth.instance": "b1" })).toEqual({
+      Name: "berth-shop",
+      Driver: "bridge",
+      CheckDuplicate: true,
+      Internal: false,
+      Attachable: false,
+      EnableIPv6: false,
+      Options: { "com.docker.network.bridge.enable_icc": "true" },
+      Labels: { "berth.instance": "b1", "berth.managed": "true", "berth.app": "shop" },
+    });
   });
 });

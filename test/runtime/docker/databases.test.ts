@@ -271,8 +271,8 @@ describe("devDatabaseSpecFor", () => {
     });
   });
 
-  it("bridge mode: on the app network as the component name, published on 127.0.0.1", () => {
-    const spec = devDatabaseSpecFor({ appId: "shop", db: { name: "db", db_user: "u", db_name: "d" }, image: "pg", network: "bridge", port: 15999, password: "pw" });
+  it("isolated mode: on the app network as the component name, published on 127.0.0.1", () => {
+    const spec = devDatabaseSpecFor({ appId: "shop", db: { name: "db", db_user: "u", db_name: "d" }, image: "pg", network: "isolated", port: 15999, password: "pw" });
     expect(spec.Cmd).toEqual(["postgres"]);
     expect(spec.HostConfig?.PortBindings).toEqual({ "5432/tcp": [{ HostIp: "127.0.0.1", HostPort: "15999" }] });
     expect(spec.NetworkingConfig).toEqual({ EndpointsConfig: { "berth-shop": { Aliases: ["db"] } } });
