@@ -29,7 +29,10 @@ export const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
   CANCELED: [],
 };
 
-export const NON_FINAL_PHASES: readonly Phase[] = ["PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING"];
+/** The way to ACTIVE, in order: what a check run's progress line shows. */
+export const PROGRESS_PHASES: readonly Phase[] = PHASES.slice(0, PHASES.indexOf("ACTIVE") + 1);
+
+export const NON_FINAL_PHASES: readonly Phase[] = PROGRESS_PHASES.filter((p) => p !== "ACTIVE");
 
 /** No transition leaves a final phase, except ACTIVE which a newer deployment supersedes. */
 export function isFinal(phase: Phase): boolean {

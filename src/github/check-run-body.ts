@@ -1,5 +1,6 @@
 // What a deployment's check run shows, as a pure function of the deployment record and the log tail of
 // its failing step. GitHub caps summary and text at 65,535 characters each.
+import { PROGRESS_PHASES } from "../core/phases.js";
 import type { DeploymentRecord, Phase, StepRecord } from "../core/types.js";
 
 export const OUTPUT_LIMIT = 65_535;
@@ -22,7 +23,6 @@ const CHECK_ACTIONS = {
   rollback: { label: "Roll back here", description: "Serve this deployment again", identifier: "rollback" },
 } as const;
 
-const PHASE_ORDER: Phase[] = ["PENDING_BUILD", "BUILDING", "PENDING_DEPLOY", "DEPLOYING", "ACTIVE"];
 
 function checkRunName(environment: string): string {
   return `Berth (${environment})`;
@@ -96,8 +96,8 @@ const ICON: Record<StepRecord["status"], string> = {
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\r?\n/g, " ");
 
 function phaseLine(deployment: DeploymentRecord): string {
-  const reached = PHASE_ORDER.indexOf(deployment.phase);
-  const parts = PHASE_ORDER.map((p, i) => {
+  const reached = PROGRESS_PHASES.indexOf(deployment.phase);
+  const parts = PROGRESS_PHASES.map((p, i) => {
     if (p === deployment.phase) return `**${p}**`;
     return reached >= 0 && i < reached ? `~~${p}~~` : p;
   });

@@ -14,6 +14,7 @@ import type {
 } from "../runtime/runtime.js";
 import type { AppNames } from "../core/store.js";
 import type { AppKey, SecretScope } from "../core/types.js";
+import { tooShort } from "../core/redact.js";
 
 export type Component =
   | { kind: "service"; name: string; spec: ServiceSpec }
@@ -249,8 +250,18 @@ export function jobRequestFor(spec: AppSpec, job: JobSpec, input: RunInput): Omi
 
 /** Every value the spec marks SECRET, before binding (bound values come back from resolveComponentEnv). */
 export function specSecrets(spec: AppSpec): string[] {
+  return secretEnvs(spec).map((e) => e.value as string);
+}
+
+/** SECRET envs whose value is too short to redact without mangling every log line (and so is not redacted). */
+export function tooShortSecretKeys(spec: AppSpec): string[] {
+  const short = new Set(tooShort(specSecrets(spec)));
+  return [...new Set(secretEnvs(spec).filter((e) => short.has(e.value as string)).map((e) => e.key))];
+}
+
+function secretEnvs(spec: AppSpec) {
   const all = [spec.envs, ...componentsOf(spec).map((c) => c.spec.envs), ...spec.functions.map((f) => f.envs)].flat();
-  return all.filter((e) => e.type === "SECRET" && e.value).map((e) => e.value as string);
+  return all.filter((e) => e.type === "SECRET" && e.value);
 }
 
 /** Bindables the runtime knows: the app's public URL, each service's private address, the commit. */

@@ -3,8 +3,9 @@
 import type { AppSpec, BindContext } from "../../app-spec/index.js";
 import { isDeployTemplate, oversizedFile, parseAppSpec, resolveComponentEnv } from "../../app-spec/index.js";
 import { deployError } from "../../core/errors.js";
+import { MIN_SECRET_LENGTH } from "../../core/redact.js";
 import type { BindablesInput, DeployContext, RunDeps, Stage } from "../deploy-context.js";
-import { appNameFor, componentsOf, defaultBindContext, isPreview, specSecrets } from "../map-spec.js";
+import { appNameFor, componentsOf, defaultBindContext, isPreview, specSecrets, tooShortSecretKeys } from "../map-spec.js";
 import { claimNames } from "../names.js";
 import { checkQuotas } from "../quotas.js";
 
@@ -29,6 +30,9 @@ export function specStage(deps: RunDeps): Stage<{ path: string; unservedDomains:
       await deps.store.deployments.update(ctx.deployment.id, { spec });
       checkQuotas(spec, deps.quotas);
       await useSpec(deps, ctx, spec);
+      for (const key of tooShortSecretKeys(spec)) {
+        sink(`warning: SECRET ${key} is shorter than ${MIN_SECRET_LENGTH} characters, too short to keep out of logs; Berth does not redact it: use a longer value`);
+      }
       await deps.store.apps.setSpecName(ctx.deployment.appId, spec.name);
       return { path: fetched.path, unservedDomains: isPreview(app) ? spec.domains.map((d) => d.domain) : [] };
     },
