@@ -220,6 +220,20 @@ function addRepositories(fake: FakeGitHub, baseImage: string): Repositories {
   return { apps: [`acme/${names[0]}`, `acme/${names[1]}`], noise: `acme/${names[2]}`, specBase: `acme/${specName}` };
 }
 
+/**
+ * Pushes to a branch nobody deploys, each a real commit in the fake. The payload is built once and only its commit
+ * fields change: building thousands of full payloads takes the loaded machine minutes.
+ */
+function noiseDeliveries(fake: FakeGitHub, repository: string): Delivery[] {
+  const template = pushEvent(fake, repository, "elsewhere", fake.state.push(repository, "elsewhere", { "notes.txt": "first\n" }));
+  const head = (template.head_commit ?? {}) as Record<string, unknown>;
+  return Array.from({ length: LEGIT_PREPARED }, (_, i) => {
+    const commit = fake.state.push(repository, "elsewhere", { "notes.txt": `change ${i}\n` });
+    const headCommit = { ...head, id: commit.sha, tree_id: commit.sha, message: commit.message, timestamp: commit.date };
+    return prepare("push", { ...template, before: commit.parents[0], after: commit.sha, commits: [headCommit], head_commit: headCommit });
+  });
+}
+
 /** Twenty pull requests from a fork, each head carrying an oversized spec; the deliveries are prepared, not sent. */
 function oversizedPulls(fake: FakeGitHub, base: string): Array<{ event: string; payload: unknown }> {
   const [, name] = base.split("/");
@@ -244,9 +258,7 @@ async function main(): Promise<void> {
   try {
     berth = await BerthProcess.start(fake, { webhookSecret: SECRET });
     const root = berth.pid!;
-    const legit = Array.from({ length: LEGIT_PREPARED }, (_, i) =>
-      prepare("push", pushEvent(fake, repos.noise, "elsewhere", fake.state.push(repos.noise, "elsewhere", { "notes.txt": `change ${i}\n` }))),
-    );
+    const legit = noiseDeliveries(fake, repos.noise);
     const pulls = oversizedPulls(fake, repos.specBase);
     const rss: Array<{ at: number; mb: number }> = [];
     const sampler = setInterval(() => rss.push({ at: Date.now(), mb: processTree(root).reduce((n, p) => n + p.rssKb, 0) / 1024 }), RSS_EVERY_MS);
