@@ -25,14 +25,14 @@ export class ConfigError extends Error {
   }
 }
 
-const UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+const UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** `500ms`, `30s`, `5m`, `1h`, or a bare number of seconds; `0` or `off` disables. */
+/** `500ms`, `30s`, `5m`, `1h`, `14d`, or a bare number of seconds; `0` or `off` disables. */
 export function parseDuration(text: string): number {
   const trimmed = text.trim().toLowerCase();
   if (trimmed === "off" || trimmed === "0") return 0;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(trimmed);
-  if (!match) throw new Error(`"${text}" is not a duration (write e.g. 30s, 5m, 1h, or off)`);
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(trimmed);
+  if (!match) throw new Error(`"${text}" is not a duration (write e.g. 30s, 5m, 1h, 14d, or off)`);
   return Math.round(Number(match[1]) * UNITS_MS[(match[2] ?? "s") as keyof typeof UNITS_MS]);
 }
 
@@ -80,6 +80,22 @@ const duration = (fallback: string) =>
         return z.NEVER;
       }
     });
+
+const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** `owner/name, owner/other`: each entry a repository, written as GitHub shows it (case does not matter). */
+const repositoryList = z
+  .string()
+  .default("")
+  .transform((v, ctx) => {
+    const entries = v.split(",").map((e) => e.trim()).filter((e) => e !== "");
+    const wrong = entries.filter((e) => !REPOSITORY.test(e));
+    if (wrong.length > 0) {
+      ctx.addIssue({ code: "custom", message: `must be a comma-separated list of owner/name repositories, got ${wrong.map((w) => `"${w}"`).join(", ")}` });
+      return z.NEVER;
+    }
+    return entries;
+  });
 
 const envSchema = z.object({
   APP_ID: z
@@ -148,6 +164,11 @@ const envSchema = z.object({
       return { host: v.slice(0, at).replace(/^\[|\]$/g, ""), port };
     })
     .optional(),
+  BERTH_KEEP_DEPLOYMENTS: positiveInt(20),
+  BERTH_LOG_RETENTION: duration("14d"),
+  BERTH_DELIVERY_RETENTION: duration("7d"),
+  BERTH_RETENTION_INTERVAL: duration("1h"),
+  BERTH_PREVIEW_SECRETS: repositoryList,
 });
 
 export interface GitHubAppCredentials {
@@ -196,6 +217,19 @@ export interface Config {
   apiToken?: string;
   /** A separate listener serving only /metrics (no token there); unset: /metrics on PORT behind the token. */
   metricsAddress?: { host: string; port: number };
+  /** Deployments kept per app (with their images); older finished ones are deleted. */
+  keepDeployments: number;
+  /** How long log chunks are kept; 0 keeps them as long as their deployment. */
+  logRetentionMs: number;
+  /** How long webhook deliveries are remembered: the replay window. 0 remembers them forever. */
+  deliveryRetentionMs: number;
+  /** How often the retention sweep runs; 0 never. */
+  retentionIntervalMs: number;
+  /**
+   * Repositories whose same-repository pull-request previews get production's SECRET values and databases;
+   * every other preview gets none. A fork's preview never does, listed or not.
+   */
+  previewSecrets: string[];
 }
 
 export interface ReadConfigOptions {
@@ -279,6 +313,11 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     shutdownGraceMs: e.BERTH_SHUTDOWN_GRACE,
     apiToken: e.BERTH_API_TOKEN,
     metricsAddress: e.BERTH_METRICS_ADDRESS,
+    keepDeployments: e.BERTH_KEEP_DEPLOYMENTS,
+    logRetentionMs: e.BERTH_LOG_RETENTION,
+    deliveryRetentionMs: e.BERTH_DELIVERY_RETENTION,
+    retentionIntervalMs: e.BERTH_RETENTION_INTERVAL,
+    previewSecrets: e.BERTH_PREVIEW_SECRETS,
   };
 }
 

@@ -6,7 +6,8 @@ import { join, resolve } from "node:path";
 import { pino, type Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { Probot, Server, type ApplicationFunctionOptions } from "probot";
-import { parseAppSpec, type DatabaseBindings } from "./app-spec/index.js";
+import type { DatabaseBindings } from "./app-spec/index.js";
+import { SpecParserPool } from "./app-spec-worker/spec-parser-pool.js";
 import { ConfigError, readConfig, type Config, type GitHubAppCredentials } from "./config.js";
 import type { AppsPort, SpecParser } from "./core/ports.js";
 import { createRedactor } from "./core/redact.js";
@@ -19,7 +20,7 @@ import { GitHubSource } from "./github/source.js";
 import { InstallationWriteQueue } from "./github/write-queue.js";
 import { createAct } from "./intents/act.js";
 import { catchUp, startCatchUpLoop } from "./intents/catch-up.js";
-import { createPipeline, type BindContextHook, type Pipeline } from "./pipeline/index.js";
+import { createPipeline, startRetentionLoop, type BindContextHook, type Pipeline } from "./pipeline/index.js";
 import { Router } from "./router/router.js";
 import { RouterCluster } from "./router/router-cluster.js";
 import type { Runtime } from "./runtime/runtime.js";
@@ -39,6 +40,7 @@ import { addOperatorPages } from "./server/operator-pages.js";
 import { readOperatorToken } from "./server/operator-token.js";
 import { createRootWebhookHandler } from "./server/root-webhook.js";
 import { withWebhookGuard } from "./server/webhook-guard.js";
+import { runShutdown, SHUTDOWN_MARGIN_MS, type ShutdownPlan } from "./shutdown.js";
 import { createStore, type SqlStore } from "./store/index.js";
 import { registerHandlers } from "./webhooks/index.js";
 import { Inbox } from "./webhooks/inbox.js";
@@ -119,19 +121,23 @@ interface Wiring {
   log: Logger;
 }
 
-/** Reporters, intake and pages on Probot's app; returns how to stop what it started. */
-async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<() => Promise<void>> {
+/** Reporters, intake and pages on Probot's app; returns how to stop what it started, stage by stage. */
+async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<ShutdownPlan> {
   const { config, github, store, plane, log } = w;
   const auth = (installationId: number) => app.auth(installationId);
   const source = new GitHubSource(auth);
+  // Specs are parsed in a worker thread, so a huge or pathological one never holds up webhooks.
+  const specParser = new SpecParserPool({ log });
   const pipeline = createPipeline({
     store,
     runtime: plane.runtime,
     source,
+    parseSpec: specParser.parse,
     bindContext: databaseBindContext(plane.docker),
     log,
     concurrency: config.concurrency,
     cancelInProgress: config.cancelInProgress,
+    previewSecrets: config.previewSecrets,
     workDir: join(config.dataDir, "work"),
   });
   const redact = createGitHubRedact(source, github);
@@ -144,7 +150,7 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
   const unsubscribe = reporters.map((r) => pipeline.on(r.onEvent));
 
   const apps: AppsPort = { list: async (o) => store.apps.list(o), remove: (id, reason) => store.apps.remove(id, reason) };
-  const parseSpec = parseAppSpec as unknown as SpecParser;
+  const parseSpec: SpecParser = specParser.parse;
   const act = createAct({ auth, pipeline, apps, results, state: store.state, writes, parseSpec, redact, previews, log, appId: github.appId });
   const inbox = new Inbox(store.state);
   const worker = new EventWorker({ inbox, act, log });
@@ -167,18 +173,35 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
     log,
   );
 
-  return async () => {
-    stopCatchUp();
-    await worker.stop();
-    await pipeline.stop(config.shutdownGraceMs);
+  const stopRetention = startRetentionLoop({ store, runtime: plane.runtime, log, settings: config }, config.retentionIntervalMs);
+
+  // Each stage is bounded (src/shutdown.ts): the worker may be waiting on GitHub, which may never answer.
+  const grace = config.shutdownGraceMs;
+  return [
+    [
+      { name: "catch-up", run: stopCatchUp },
+      { name: "retention sweep", run: stopRetention, maxMs: 2_000 },
+    ],
+    [
+      { name: "webhook worker", run: () => worker.stop(), maxMs: grace },
+      { name: "pipeline", run: () => pipeline.stop(grace), maxMs: grace + 5_000 },
+    ],
+    [{ name: "spec parser", run: () => specParser.close(), maxMs: 2_000 }],
     // Give the reporters a moment to tell GitHub how things ended, but never wait on GitHub for long.
-    await Promise.race([Promise.all(reporters.map((r) => r.idle())), new Promise((r) => setTimeout(r, 5_000).unref())]);
-    for (const r of reporters) r.close();
-    for (const u of unsubscribe) u();
-    plane.runtime.close?.();
-    if (plane.router) await plane.router.close();
-    await pages.close();
-  };
+    [{ name: "reporters", run: () => Promise.all(reporters.map((r) => r.idle())), maxMs: 5_000 }],
+    [
+      {
+        name: "router",
+        run: async () => {
+          for (const r of reporters) r.close();
+          for (const u of unsubscribe) u();
+          plane.runtime.close?.();
+          if (plane.router) await plane.router.close();
+          await pages.close();
+        },
+      },
+    ],
+  ];
 }
 
 /** Health, the root webhook path, and the operator's login, deployment pages and metrics on Berth's own HTTP server. */
@@ -202,7 +225,7 @@ async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline
     registry,
     moreMetrics: cluster && (() => cluster.metrics()),
     metricsAddress: config.metricsAddress,
-    deployments: { getDeployment: (id) => pipeline.getDeployment(id), readLogs: (id) => pipeline.readLogs(id), redact },
+    deployments: { getDeployment: (id) => pipeline.getDeployment(id), logs: store.logs, redact },
   });
   if (pages.metricsPort !== undefined) log.info({ metrics: `http://${config.metricsAddress?.host}:${pages.metricsPort}/metrics` }, "metrics listener");
   return pages;
@@ -230,7 +253,7 @@ async function serveApp(config: Config, github: GitHubAppCredentials, databases:
     webhookProxy: config.webhookProxyUrl,
     log,
   });
-  let stopApp: (() => Promise<void>) | undefined;
+  let stopApp: ShutdownPlan = [];
   await server.load(async (app, { addHandler }) => {
     stopApp = await wireApp(app, addHandler, { config, github, store, plane, registry, bodyDigests, log });
   });
@@ -245,26 +268,23 @@ async function serveApp(config: Config, github: GitHubAppCredentials, databases:
     },
     "Berth is running",
   );
-  stopOnSignals(log, async () => {
-    await server.stop();
-    await stopApp?.();
-    await store.close();
-  });
+  stopOnSignals(log, config.shutdownGraceMs + SHUTDOWN_MARGIN_MS, () => [
+    [{ name: "http server", run: () => server.stop(), maxMs: 2_000 }],
+    ...stopApp,
+    [{ name: "store", run: () => store.close() }],
+  ]);
 }
 
-function stopOnSignals(log: Logger, shutdown: () => Promise<void>): void {
+function stopOnSignals(log: Logger, budgetMs: number, plan: () => ShutdownPlan): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "stopping");
-    try {
-      await shutdown();
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, "error while stopping");
-      process.exit(1);
-    }
+    log.info({ signal, budgetMs }, "stopping");
+    const abandoned = await runShutdown(plan(), budgetMs, log);
+    if (abandoned.length === 0) process.exit(0);
+    log.error({ abandoned }, `shutdown did not finish within ${budgetMs} ms; exiting without waiting for: ${abandoned.join(", ")}`);
+    process.exit(1);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));

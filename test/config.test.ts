@@ -45,7 +45,25 @@ describe("readConfig", () => {
       shutdownGraceMs: 30_000,
       apiToken: undefined,
       metricsAddress: undefined,
+      keepDeployments: 20,
+      logRetentionMs: 14 * 86_400_000,
+      deliveryRetentionMs: 7 * 86_400_000,
+      retentionIntervalMs: 3_600_000,
+      previewSecrets: [],
     });
+  });
+
+  it("reads the retention settings", () => {
+    const config = readConfig({ BERTH_KEEP_DEPLOYMENTS: "5", BERTH_LOG_RETENTION: "off", BERTH_DELIVERY_RETENTION: "2d", BERTH_RETENTION_INTERVAL: "10m" });
+    expect(config).toMatchObject({ keepDeployments: 5, logRetentionMs: 0, deliveryRetentionMs: 172_800_000, retentionIntervalMs: 600_000 });
+    expect(() => readConfig({ BERTH_KEEP_DEPLOYMENTS: "0" })).toThrow(/BERTH_KEEP_DEPLOYMENTS: must be a positive integer/);
+  });
+
+  it("reads the repositories whose same-repository previews get production's secrets, and refuses anything else", () => {
+    expect(readConfig({ BERTH_PREVIEW_SECRETS: " acme/shop,Acme/Web.site , " }).previewSecrets).toEqual(["acme/shop", "Acme/Web.site"]);
+    expect(problemsOf(() => readConfig({ BERTH_PREVIEW_SECRETS: "acme/shop,shop,https://github.com/acme/x" }))).toEqual([
+      { variable: "BERTH_PREVIEW_SECRETS", message: expect.stringContaining('"shop", "https://github.com/acme/x"') },
+    ]);
   });
 
   it("reads registered credentials, GitHub Enterprise and every Berth setting", () => {
@@ -172,6 +190,7 @@ describe("parseDuration", () => {
     ["30s", 30_000],
     ["5m", 300_000],
     ["1h", 3_600_000],
+    ["14d", 1_209_600_000],
     ["90", 90_000],
     ["off", 0],
     ["0", 0],

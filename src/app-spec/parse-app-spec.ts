@@ -11,6 +11,7 @@ import { appSpecSchema, type AppSpec } from "./schema.js";
 import { nearestHint } from "./rules.js";
 import { findWarnings } from "./warnings.js";
 import { readYamlFast } from "./read-yaml-fast.js";
+import { oversizedSpec, specBytes } from "./spec-size.js";
 import { pathKey, readYamlTree, type Located, type RawProblem, type Segment, type YamlTree } from "./yaml-tree.js";
 
 export interface Problem {
@@ -36,10 +37,13 @@ export interface ParseAppSpecOptions {
   template?: boolean;
 }
 
-/** Parses and validates an app spec. Never throws: whatever the input, problems say what is wrong. */
+/**
+ * Parses and validates an app spec. Never throws: whatever the input, problems say what is wrong. A spec
+ * above MAX_SPEC_BYTES is refused unread.
+ */
 export function parseAppSpec(text: string, options: ParseAppSpecOptions = {}): SpecResult {
   const input = typeof text === "string" ? text : String(text);
-  return parseAppSpecFast(input, options) ?? parseAppSpecWithPositions(input, options);
+  return oversizedSpec(specBytes(input)) ?? parseAppSpecFast(input, options) ?? parseAppSpecWithPositions(input, options);
 }
 
 /**

@@ -64,10 +64,16 @@ export interface SpecView {
   functions?: SpecComponentView[];
 }
 
+/** Parses a spec; may answer later (Berth parses off its event loop, in a worker thread). */
 export type SpecParser = (
   text: string,
   options: { template?: boolean },
-) => { spec: SpecView | null; problems: SpecProblem[] };
+) => SpecParse | Promise<SpecParse>;
+
+export interface SpecParse {
+  spec: SpecView | null;
+  problems: SpecProblem[];
+}
 
 /** Where a command came from, so its outcome can be told there. */
 export interface CommandOrigin {
@@ -86,7 +92,10 @@ export interface CommandResults {
 export interface FetchedSpec {
   /** Repository-relative path the spec was read from (`.do/app.yaml`). */
   path: string;
+  /** Empty when the file is larger than Berth reads (then `size` says how large). */
   text: string;
+  /** The file's size in bytes as GitHub reported it. */
+  size?: number;
 }
 
 /** How the pipeline gets code. The GitHub layer implements it with the contents and tarball APIs. */

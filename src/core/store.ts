@@ -1,12 +1,14 @@
 // The Store contract: what the pipeline, intake and the reporters may ask of Berth's durable state. The
 // implementation (src/store/) keeps it in SQL; tests may keep it anywhere. No I/O here.
-import type { AppKey, Cause, DeploymentError, DeploymentKind, DeploymentRecord, Phase, StepRecord } from "./types.js";
+import type { AppKey, Cause, DeploymentError, DeploymentKind, DeploymentRecord, Phase, SecretScope, StepRecord } from "./types.js";
 
 export interface AppRecord {
   id: string;
   key: AppKey;
   branch: string;
   specName?: string;
+  /** Set once a fork's pull request deployed here; it never clears, so every later deployment is untrusted too. */
+  untrusted: boolean;
   activeDeploymentId?: string;
   /** Sha of the active deployment, for the GitHub catch-up. */
   activeSha?: string;
@@ -40,6 +42,11 @@ export interface NewDeployment {
   sha: string;
   cause: Cause;
   intent: unknown;
+  /**
+   * What the caller allows (default production). The store makes the deployment untrusted when its cause is a
+   * fork's pull request or its app is already untrusted, and an untrusted deployment always gets none.
+   */
+  secrets?: SecretScope;
   deliveryId?: string;
   /** Supersede this app's queued deployments (newest commit wins). */
   supersedeQueued: boolean;
@@ -64,6 +71,24 @@ export interface Claim {
   /** The deployment to run or recover, or undefined for a teardown. */
   deploymentId?: string;
   teardown: boolean;
+}
+
+/** What one retention sweep removes (BERTH_KEEP_DEPLOYMENTS, BERTH_LOG_RETENTION, BERTH_DELIVERY_RETENTION). */
+export interface RetentionPolicy {
+  /** Keep this many newest deployments per app; older final ones (never the ACTIVE one) go, steps and logs with them. */
+  keepDeployments: number;
+  /** Log chunks written before this go. */
+  logsBefore: Date;
+  /** Webhook deliveries (ids and body hashes: the replay window) and finished inbox entries received before this go. */
+  deliveriesBefore: Date;
+}
+
+export interface PruneResult {
+  deployments: number;
+  logs: number;
+  deliveries: number;
+  /** Apps that lost deployments, with the images their remaining deployments still use. */
+  apps: { appId: string; keptImages: string[] }[];
 }
 
 export interface Store {
@@ -98,9 +123,19 @@ export interface Store {
   };
   logs: {
     append(deploymentId: string, step: string, text: string): Promise<void>;
-    read(deploymentId: string, opts?: { step?: string; afterId?: number; limit?: number }): Promise<LogChunk[]>;
+    /** Oldest first; `newestFirst` reads backwards from `beforeId`. */
+    read(
+      deploymentId: string,
+      opts?: { step?: string; afterId?: number; beforeId?: number; limit?: number; newestFirst?: boolean },
+    ): Promise<LogChunk[]>;
+    /** How many chunks the deployment's log has (cheap: no text is read). */
+    count(deploymentId: string): Promise<number>;
     /** Yields chunks as they are appended until the deployment is final and everything was read. */
     follow(deploymentId: string, opts?: { step?: string; pollMs?: number; signal?: AbortSignal }): AsyncGenerator<LogChunk>;
+  };
+  retention: {
+    /** Deletes in bounded batches, so a sweep never holds the database for long. */
+    prune(policy: RetentionPolicy): Promise<PruneResult>;
   };
   state: {
     get<T>(key: string): Promise<T | undefined>;

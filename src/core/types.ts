@@ -10,6 +10,12 @@ export type { Phase } from "./phases.js";
 /** What a deployment does: build and roll out a commit, restart what runs, or roll back to earlier images. */
 export type DeploymentKind = "deploy" | "restart" | "rollback";
 
+/**
+ * Whose SECRET values and database credentials a deployment receives: production's, or none (code from a
+ * fork always; a same-repository preview unless the operator opted its repository in).
+ */
+export type SecretScope = "production" | "none";
+
 export type StepStatus = "PENDING" | "RUNNING" | "SUCCESS" | "ERROR" | "CANCELED" | "SKIPPED";
 
 /** Which deployable thing: one per repository + spec name + environment. */
@@ -63,6 +69,9 @@ export interface DeploymentRecord {
   sha: string;
   branch: string;
   cause: Cause;
+  /** Its app runs code from a fork (stored at enqueue, whatever the cause: a button press, a rollback, a restart). */
+  untrusted: boolean;
+  secrets: SecretScope;
   phase: Phase;
   /** Why it ended where it did (ERROR, CANCELED, SUPERSEDED), naming step, component and cause. */
   message?: string;

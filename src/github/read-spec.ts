@@ -2,6 +2,7 @@
 // pipeline's SourceProvider) and parsed in one place, so a deploy template is recognised the same way
 // everywhere (by isDeployTemplate, never by testing the file name here).
 import { isDeployTemplate } from "../app-spec/is-deploy-template.js";
+import { MAX_SPEC_BYTES, oversizedFile } from "../app-spec/spec-size.js";
 import type { FetchedSpec, SpecParser, SpecProblem, SpecView } from "../core/ports.js";
 import type { GitHub } from "./octokit.js";
 import { isNotFound, splitRepository } from "./repository.js";
@@ -23,7 +24,9 @@ export async function readSpecAt(
       if (Array.isArray(data) || data.type !== "file" || !("content" in data)) {
         throw new Error(`${repository}@${ref?.slice(0, 7) ?? "default branch"}: ${path} is not a file`);
       }
-      return { path, text: Buffer.from(data.content, (data.encoding as BufferEncoding) || "base64").toString("utf8") };
+      // The contents API answers files up to 1 MB in full; one above the cap is not even decoded.
+      if (data.size > MAX_SPEC_BYTES) return { path, text: "", size: data.size };
+      return { path, size: data.size, text: Buffer.from(data.content, (data.encoding as BufferEncoding) || "base64").toString("utf8") };
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -40,7 +43,8 @@ export interface ParsedSpec {
 
 /**
  * The spec at `ref` (undefined: the default branch), parsed (in its template form when the file is a
- * `deploy.template.yaml`); null when the repository has none.
+ * `deploy.template.yaml`); null when the repository has none. A spec larger than Berth reads is one problem,
+ * never handed to the parser.
  */
 export async function readParsedSpec(
   github: GitHub,
@@ -50,5 +54,5 @@ export async function readParsedSpec(
 ): Promise<ParsedSpec | null> {
   const fetched = await readSpecAt(github, repository, ref);
   if (!fetched) return null;
-  return { fetched, ...parse(fetched.text, { template: isDeployTemplate(fetched.path) }) };
+  return { fetched, ...(oversizedFile(fetched) ?? (await parse(fetched.text, { template: isDeployTemplate(fetched.path) }))) };
 }

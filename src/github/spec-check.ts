@@ -1,5 +1,7 @@
 // The "spec" check run: the spec at a commit validated, each problem an annotation at its exact place in the
-// file. GitHub takes at most 50 annotations a request; the rest follow in updates of the same run.
+// file. GitHub takes at most 50 annotations a request; the rest follow in updates of the same run, up to
+// MAX_ANNOTATIONS: a spec with thousands of problems must not cost thousands of writes (the summary says how
+// many more there are).
 import type { FetchedSpec } from "../core/ports.js";
 import type { SpecProblem } from "../core/ports.js";
 import { ANNOTATIONS_PER_REQUEST, OUTPUT_LIMIT } from "./check-run-body.js";
@@ -57,27 +59,48 @@ export interface SpecCheckBody {
   batches: Annotation[][];
 }
 
+/** Annotations sent for one spec (four requests); the summary counts the rest. */
+export const MAX_ANNOTATIONS = 200;
+/** Problems listed in the summary, each cut to MESSAGE_LIMIT characters. */
+const MAX_LISTED = 200;
+const MESSAGE_LIMIT = 500;
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+function clip(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+function titleFor(spec: FetchedSpec, errors: number, warnings: number): string {
+  if (errors > 0) return `${count(errors, "error")} in ${spec.path}`;
+  return warnings > 0 ? `${spec.path} is valid, with ${count(warnings, "warning")}` : `${spec.path} is valid`;
+}
+
+function summaryFor(spec: FetchedSpec, problems: SpecProblem[]): string {
+  if (problems.length === 0) return `Berth read \`${spec.path}\` and found nothing to fix.`;
+  const lines = problems.slice(0, MAX_LISTED).map((p) => {
+    const where = pathText(p.path) ? ` \`${clip(pathText(p.path) ?? "", 200)}\`` : "";
+    return `- ${p.severity === "error" ? "❌" : "⚠️"} line ${p.line ?? 1}${where}: ${clip(p.message, MESSAGE_LIMIT)}`;
+  });
+  const unlisted = problems.length - lines.length;
+  if (unlisted > 0) lines.push(`- …and ${count(unlisted, "more problem")} not listed`);
+  const unannotated = problems.length - Math.min(problems.length, MAX_ANNOTATIONS);
+  if (unannotated > 0) lines.push("", `Annotated: the first ${MAX_ANNOTATIONS}, and ${count(unannotated, "more problem")} not annotated.`);
+  const summary = lines.join("\n");
+  return summary.length > OUTPUT_LIMIT ? `${summary.slice(0, OUTPUT_LIMIT - 40)}\n…(see the annotations for the rest)` : summary;
+}
+
 function specCheckBody(spec: FetchedSpec, problems: SpecProblem[]): SpecCheckBody {
   const errors = problems.filter((p) => p.severity === "error").length;
-  const warnings = problems.length - errors;
-  const annotations = problems.map((p) => annotationFor(spec.path, p));
+  const annotations = problems
+    .slice(0, MAX_ANNOTATIONS)
+    .map((p) => annotationFor(spec.path, { ...p, message: clip(p.message, MESSAGE_LIMIT) }));
   const batches: Annotation[][] = [];
   for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) {
     batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
   }
-  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
-  const title =
-    errors > 0
-      ? `${count(errors, "error")} in ${spec.path}`
-      : warnings > 0
-        ? `${spec.path} is valid, with ${count(warnings, "warning")}`
-        : `${spec.path} is valid`;
-  const lines = problems.map(
-    (p) => `- ${p.severity === "error" ? "❌" : "⚠️"} line ${p.line ?? 1}${pathText(p.path) ? ` \`${pathText(p.path)}\`` : ""}: ${p.message}`,
-  );
-  let summary = lines.length ? lines.join("\n") : `Berth read \`${spec.path}\` and found nothing to fix.`;
-  if (summary.length > OUTPUT_LIMIT) summary = `${summary.slice(0, OUTPUT_LIMIT - 40)}\n…(see the annotations for the rest)`;
-  return { conclusion: errors > 0 ? "failure" : "success", title, summary, batches };
+  const title = titleFor(spec, errors, problems.length - errors);
+  return { conclusion: errors > 0 ? "failure" : "success", title, summary: summaryFor(spec, problems), batches };
 }
 
 export interface ReportSpecCheckOptions {
@@ -91,7 +114,7 @@ export interface ReportSpecCheckOptions {
   problems: SpecProblem[];
 }
 
-/** Creates the completed "spec" check run; annotations beyond the first 50 go in follow-up updates. */
+/** Creates the completed "spec" check run; annotations beyond the first 50 (up to MAX_ANNOTATIONS) go in follow-up updates. */
 export async function reportSpecCheck(o: ReportSpecCheckOptions): Promise<SpecCheckBody> {
   const body = specCheckBody(o.spec, o.problems);
   const { owner, repo } = splitRepository(o.repository);

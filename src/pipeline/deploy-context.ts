@@ -1,25 +1,36 @@
 // What every stage of a deployment shares: the collaborators (RunDeps), what the deployment has learned so far
 // (DeployContext), and the shape of a stage (Stage, StageGroup).
 import type pino from "pino";
-import type { AppSpec, BindContext } from "../app-spec/index.js";
+import type { AppSpec, BindContext, SpecResult } from "../app-spec/index.js";
 import { RuntimeError, type Runtime } from "../runtime/runtime.js";
 import type { DeploymentInternals, Store } from "../core/store.js";
 import type { Redactor } from "../core/redact.js";
 import type { SourceProvider } from "../core/ports.js";
-import type { AppKey, Cause, DeploymentRecord, Phase, PipelineEvent } from "../core/types.js";
+import type { AppKey, DeploymentRecord, Phase, PipelineEvent, SecretScope } from "../core/types.js";
 import type { StepLogs } from "./step-logs.js";
 
-/** Lets the composition root add what only it knows (databases the operator configured) to the bindables. */
-export type BindContextHook = (input: {
+/**
+ * Lets the composition root add what only it knows (databases the operator configured) to the bindables. It is
+ * told whose code runs: `app.environment` (production or `pr-<N>`), whether the app runs a fork's code, and
+ * the deployment's secret decision; with `secrets: "none"` it must not add production's databases (the
+ * pipeline withholds credentials from such a deployment anyway).
+ */
+export type BindContextHook = (input: BindablesInput & { base: BindContext }) => BindContext | Promise<BindContext>;
+
+export interface BindablesInput {
   app: AppKey;
   appId: string;
   appName: string;
   sha: string;
   spec: AppSpec;
-  base: BindContext;
   /** The deployment runs a fork's code: it gets no operator-configured database URL (dev databases only). */
-  untrusted?: boolean;
-}) => BindContext | Promise<BindContext>;
+  untrusted: boolean;
+  /** Whether production's secrets and database credentials may reach it ("none" for previews unless opted in). */
+  secrets: SecretScope;
+}
+
+/** Parses a commit's spec; the composition root runs it off the event loop (parseAppSpec in a worker thread). */
+export type AppSpecParser = (text: string, options: { template?: boolean }) => SpecResult | Promise<SpecResult>;
 
 export interface RunDeps {
   store: Store;
@@ -30,6 +41,8 @@ export interface RunDeps {
   emit(event: PipelineEvent): void;
   bindContext?: BindContextHook;
   logFlushMs: number;
+  /** Default parseAppSpec, on the calling thread. */
+  parseSpec?: AppSpecParser;
 }
 
 export interface DeployContext {
@@ -72,10 +85,6 @@ export interface StageGroup {
 export function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`internal: ${what} is not known yet`);
   return value;
-}
-
-export function isFork(cause: Cause): boolean {
-  return cause.type === "pull_request" && cause.fork;
 }
 
 /** The runtime gave up waiting (build or job limit, health check out of time), as it says in its details. */

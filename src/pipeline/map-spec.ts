@@ -12,7 +12,7 @@ import type {
   RouteRule,
   Runtime,
 } from "../runtime/runtime.js";
-import type { AppKey } from "../core/types.js";
+import type { AppKey, SecretScope } from "../core/types.js";
 
 export type Component =
   | { kind: "service"; name: string; spec: ServiceSpec }
@@ -62,15 +62,16 @@ function limitsOf(component: Component): ResourceLimits {
 }
 
 /**
- * A fork's pull request runs code nobody with write access has vetted, so every env whose value holds a
- * secret (directly or through a bindable) is left out rather than handed to it.
+ * A deployment that gets no secrets (a fork's code, a preview not opted in) sees no env whose value holds a
+ * secret, directly or through a bindable (database credentials): the key is left out, and the runtime is not
+ * even told the values it would have had to redact.
  */
-function envFor(spec: AppSpec, name: string, scope: "build" | "run", input: { bind: BindContext; untrusted?: boolean }) {
+function envFor(spec: AppSpec, name: string, scope: "build" | "run", input: { bind: BindContext; secrets: SecretScope }) {
   const resolved = resolveComponentEnv(spec, name, scope, input.bind);
-  if (!input.untrusted) return resolved;
+  if (input.secrets === "production") return resolved;
   const secrets = resolved.secrets.filter((s) => s.length > 0);
   const env = Object.fromEntries(Object.entries(resolved.env).filter(([, v]) => !secrets.some((s) => v.includes(s))));
-  return { env, secrets: resolved.secrets };
+  return { env, secrets: [] };
 }
 
 export interface BuildInput {
@@ -79,8 +80,8 @@ export interface BuildInput {
   sourceRoot: string;
   noCache: boolean;
   bind: BindContext;
-  /** Code from a fork: SECRET envs are withheld from its build and containers. */
-  untrusted?: boolean;
+  /** The deployment's stored decision; "none" withholds SECRET envs and database credentials from the build. */
+  secrets: SecretScope;
 }
 
 export function buildRequestFor(spec: AppSpec, component: Component, input: BuildInput): Omit<BuildRequest, "log" | "signal"> {
@@ -154,8 +155,8 @@ export interface RunInput {
   deploymentId: string;
   image: string;
   bind: BindContext;
-  /** Code from a fork: SECRET envs are withheld from its containers. */
-  untrusted?: boolean;
+  /** The decision stored on the deployment whose code runs; "none" withholds SECRET envs and database credentials. */
+  secrets: SecretScope;
 }
 
 export function rolloutRequestFor(

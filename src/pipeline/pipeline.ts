@@ -9,7 +9,7 @@ import type { LogChunk, Store } from "../core/store.js";
 import { IntentError, describeCause } from "../core/errors.js";
 import type { SourceProvider } from "../core/ports.js";
 import type { AppKey, DeploymentRecord, Intent, Phase, PipelineEvent } from "../core/types.js";
-import type { BindContextHook } from "./deploy-context.js";
+import type { AppSpecParser, BindContextHook } from "./deploy-context.js";
 import { runDeployment } from "./run-deployment.js";
 import { Scheduler } from "./scheduler.js";
 import { submitIntent, type SubmitResult } from "./submit.js";
@@ -34,6 +34,13 @@ export interface PipelineOptions {
   /** How often buffered step logs are written (default 250 ms). */
   logFlushMs?: number;
   bindContext?: BindContextHook;
+  /** How the spec stage parses (default parseAppSpec, on the calling thread). */
+  parseSpec?: AppSpecParser;
+  /**
+   * Repositories (`owner/name`) whose same-repository pull-request previews get production's secrets and
+   * databases (BERTH_PREVIEW_SECRETS); every other preview gets none. A fork's preview never does.
+   */
+  previewSecrets?: string[];
 }
 
 export interface ManagedApp {
@@ -85,7 +92,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   const log = opts.log.child({ workerId });
   const { emit, on } = createEmitter(log);
-  const runDeps = { store, runtime, source, log, workDir: opts.workDir, emit, bindContext: opts.bindContext, logFlushMs: opts.logFlushMs ?? 250 };
+  const runDeps = { store, runtime, source, log, workDir: opts.workDir, emit, bindContext: opts.bindContext, logFlushMs: opts.logFlushMs ?? 250, parseSpec: opts.parseSpec };
   const scheduler = new Scheduler({
     store,
     runtime,
@@ -97,7 +104,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     pollMs: opts.pollMs ?? 1_000,
     run: (deploymentId, signal) => runDeployment(runDeps, deploymentId, signal),
   });
-  const submitDeps = { store, scheduler, emit, cancelInProgress: opts.cancelInProgress === true };
+  const submitDeps = {
+    store,
+    scheduler,
+    emit,
+    cancelInProgress: opts.cancelInProgress === true,
+    previewSecrets: new Set((opts.previewSecrets ?? []).map((r) => r.toLowerCase())),
+  };
 
   return {
     workerId,

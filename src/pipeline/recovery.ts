@@ -45,8 +45,11 @@ function revertStage(deps: RunDeps, name: string): Stage<void> {
       }
       const { app, appId, sha, id } = before.record;
       const appName = appNameFor(spec, app);
-      const bind = await bindablesFor(deps, { app, appId, appName, sha, spec });
-      const request = rolloutRequestFor(spec, old, { appId, appName, deploymentId: id, image, bind });
+      // The restored code gets what it got then, and never more than the failed deployment was allowed.
+      const untrusted = before.record.untrusted || ctx.deployment.untrusted;
+      const secrets = untrusted || before.record.secrets === "none" || ctx.deployment.secrets === "none" ? "none" : "production";
+      const bind = await bindablesFor(deps, { app, appId, appName, sha, spec, untrusted, secrets });
+      const request = rolloutRequestFor(spec, old, { appId, appName, deploymentId: id, image, bind, secrets });
       sink(`restoring ${name} from deployment ${id}`);
       await deps.runtime.rollout({ ...request, log: sink, signal });
     },

@@ -4,7 +4,7 @@
 import type { AppRecord, EnqueueResult, Store } from "../core/store.js";
 import { IntentError, StopRequest } from "../core/errors.js";
 import { NON_FINAL_PHASES } from "../core/phases.js";
-import type { AppKey, Intent, PipelineEvent } from "../core/types.js";
+import type { AppKey, Intent, PipelineEvent, SecretScope } from "../core/types.js";
 import type { Scheduler } from "./scheduler.js";
 
 export interface SubmitResult {
@@ -18,6 +18,17 @@ export interface SubmitDeps {
   emit(event: PipelineEvent): void;
   /** A push also cancels the running build of an older commit for the same app (BERTH_CANCEL_IN_PROGRESS). */
   cancelInProgress: boolean;
+  /** Repositories (`owner/name`, lower case) whose same-repository previews get production's secrets (BERTH_PREVIEW_SECRETS). */
+  previewSecrets: ReadonlySet<string>;
+}
+
+/**
+ * Production gets its secrets; a preview gets none unless the operator opted its repository in. The store
+ * lowers this to none for a fork's code whatever it says here, so a fork can never be opted in.
+ */
+function secretsFor(deps: SubmitDeps, app: AppKey): SecretScope {
+  if (app.environment === "production") return "production";
+  return deps.previewSecrets.has(app.repository.toLowerCase()) ? "production" : "none";
 }
 
 type Of<K extends Intent["kind"]> = Extract<Intent, { kind: K }>;
@@ -45,6 +56,7 @@ async function submitDeploy(deps: SubmitDeps, intent: Of<"deploy">, deliveryId?:
     sha: intent.sha,
     cause: intent.cause,
     intent,
+    secrets: secretsFor(deps, intent.app),
     deliveryId,
     supersedeQueued: true,
     cancelRunningBuild: deps.cancelInProgress,
@@ -63,6 +75,7 @@ async function submitRestart(deps: SubmitDeps, intent: Of<"restart">, deliveryId
     sha: active.record.sha,
     cause: { type: "restart", components: intent.components, by: intent.by },
     intent,
+    secrets: secretsFor(deps, intent.app),
     deliveryId,
     supersedeQueued: false,
     cancelRunningBuild: false,
@@ -89,6 +102,7 @@ async function submitRollback(deps: SubmitDeps, intent: Of<"rollback">, delivery
     sha: target.record.sha,
     cause: { type: "rollback", toDeploymentId: intent.toDeploymentId, by: intent.by },
     intent,
+    secrets: secretsFor(deps, intent.app),
     deliveryId,
     supersedeQueued: true,
     cancelRunningBuild: false,

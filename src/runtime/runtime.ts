@@ -158,6 +158,11 @@ export interface Runtime {
   restart(req: RestartRequest): Promise<void>;
   /** Remove every instance of an app (preview teardown), or only the named components. */
   remove(appId: string, components?: string[]): Promise<void>;
+  /**
+   * Remove the images this runtime built for the app except those in `keep` (images of deployments still
+   * on record); optional: a runtime without an image cache has nothing to prune. Returns what was removed.
+   */
+  pruneImages?(keep: string[], appId: string): Promise<string[]>;
   privateAddress(appId: string, component: string, port: number): PrivateAddress;
   /** Public URL of an app (`${APP_URL}`, GitHub's `environment_url`). */
   publicUrl(appName: string): string;

@@ -1,23 +1,28 @@
 // Berth's page for one deployment, the target of check runs' `details_url` and deployment statuses'
 // `log_url`: phase, steps and the log. Everything shown comes from the store, where logs are kept redacted.
 // Only the operator sees it (ids are printed in public check runs, which keep their own redacted log tail).
+// The page is streamed: head, then the log's tail in batches (log-tail.ts), then the end of the document.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { DeploymentRecord } from "../core/types.js";
 import type { Gate } from "./auth.js";
+import { writeLogTail, type LogReader, type LogTailOptions } from "./log-tail.js";
 
 export interface DeploymentPageOptions {
   getDeployment: (id: string) => Promise<DeploymentRecord | null | undefined>;
-  readLogs?: (id: string) => Promise<{ step: string; text: string }[]>;
+  logs?: LogReader;
   /** Applied to everything shown, as a last guard. */
   redact: (text: string) => string;
   authorize: Gate;
+  tail?: LogTailOptions;
 }
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-const LOG_CHARS_SHOWN = 200_000;
+const PAGE_END = `</pre>
+</body></html>
+`;
 
-export function renderDeploymentPage(d: DeploymentRecord, logs: { step: string; text: string }[]): string {
+function renderPageHead(d: DeploymentRecord): string {
   const steps = d.steps
     .map(
       (s) =>
@@ -25,8 +30,6 @@ export function renderDeploymentPage(d: DeploymentRecord, logs: { step: string; 
         `<td>${s.endedAt ? escape(s.endedAt.toISOString()) : ""}</td><td>${escape(s.message ?? "")}</td></tr>`,
     )
     .join("\n");
-  let log = logs.map((l) => `[${l.step}] ${l.text}`).join("");
-  if (log.length > LOG_CHARS_SHOWN) log = `…\n${log.slice(-LOG_CHARS_SHOWN)}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Berth deployment ${escape(d.id)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}pre{background:#111;color:#eee;padding:1em;overflow:auto}</style>
@@ -39,10 +42,16 @@ ${d.url ? `<p>Live at <a href="${escape(d.url)}">${escape(d.url)}</a></p>` : ""}
 ${steps}
 </tbody></table>
 <h2>Log</h2>
-<pre>${escape(log)}</pre>
-</body></html>
-`;
+<pre>`;
 }
+
+/** The whole page at once, for a log already in hand (short ones). */
+export function renderDeploymentPage(d: DeploymentRecord, logs: { step: string; text: string }[]): string {
+  return `${renderPageHead(d)}${escape(logs.map((l) => `[${l.step}] ${l.text}`).join(""))}${PAGE_END}`;
+}
+
+const notice = (omitted: number, total: number) =>
+  `<em>… earlier output omitted: the first ${omitted} of ${total} log chunks are not shown; this page shows the end of the log.</em>\n`;
 
 export function createDeploymentPageHandler(o: DeploymentPageOptions) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
@@ -55,10 +64,15 @@ export function createDeploymentPageHandler(o: DeploymentPageOptions) {
       res.writeHead(404, { "content-type": "text/plain" }).end(`No deployment ${id}\n`);
       return true;
     }
-    const logs = (await o.readLogs?.(id)) ?? [];
-    res
-      .writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" })
-      .end(o.redact(renderDeploymentPage(deployment, logs)));
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+    res.write(o.redact(renderPageHead(deployment)));
+    try {
+      if (o.logs) await writeLogTail(res, o.logs, id, (text) => escape(o.redact(text)), { ...o.tail, notice });
+      res.end(PAGE_END);
+    } catch (err) {
+      // The client went away, or the store failed mid-page: the status is sent, so all that is left is to stop.
+      res.destroy(err as Error);
+    }
     return true;
   };
 }

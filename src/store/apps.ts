@@ -1,14 +1,17 @@
 // The apps aggregate: one row per (installation, repository, environment), with its active deployment.
 import { randomUUID } from "node:crypto";
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { AppKey } from "../core/types.js";
 import type { Store } from "../core/store.js";
 import type { SqlFlavor } from "./flavor.js";
 import { appFrom, type Queryable } from "./rows.js";
 import type { Database } from "./schema.js";
 
-/** Insert the app, or bring a removed one back on its branch. */
-export function upsertApp(q: Queryable, f: SqlFlavor, key: AppKey, branch: string) {
+/**
+ * Insert the app, or bring a removed one back on its branch. `untrusted` only ever sets the app's mark: once
+ * a fork deployed to an app key, everything deployed there later is untrusted too.
+ */
+export function upsertApp(q: Queryable, f: SqlFlavor, key: AppKey, branch: string, untrusted = false) {
   return q
     .insertInto("apps")
     .values({
@@ -18,6 +21,7 @@ export function upsertApp(q: Queryable, f: SqlFlavor, key: AppKey, branch: strin
       environment: key.environment,
       branch,
       spec_name: null,
+      untrusted,
       active_deployment_id: null,
       removed_reason: null,
       lease_owner: null,
@@ -25,6 +29,7 @@ export function upsertApp(q: Queryable, f: SqlFlavor, key: AppKey, branch: strin
     .onConflict((oc) =>
       oc.columns(["installation_id", "repository", "environment"]).doUpdateSet({
         branch,
+        untrusted: sql<boolean>`apps.untrusted OR excluded.untrusted`,
         removed_at: null,
         removed_reason: null,
         teardown_pending: false,

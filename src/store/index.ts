@@ -8,6 +8,7 @@ import { createDeployments, createSteps } from "./deployments.js";
 import { createLogs } from "./logs.js";
 import { migrate, openDatabase, type StoreOptions } from "./open.js";
 import { createQueue } from "./queue.js";
+import { createRetention } from "./retention.js";
 import type { Database } from "./schema.js";
 import { createRecordDelivery, createState } from "./state.js";
 
@@ -33,6 +34,7 @@ export async function createStore(opts: StoreOptions): Promise<SqlStore> {
     deployments: createDeployments(db, flavor),
     steps: createSteps(db),
     logs: createLogs(db),
+    retention: createRetention(db),
     state: createState(db, flavor),
     queue: createQueue(db, flavor),
   };

@@ -15,11 +15,20 @@ export function createLogs(db: Kysely<Database>): Store["logs"] {
       let q = db.selectFrom("logs").selectAll().where("deployment_id", "=", deploymentId);
       if (opts.step !== undefined) q = q.where("step", "=", opts.step);
       if (opts.afterId !== undefined) q = q.where("id", ">", String(opts.afterId));
+      if (opts.beforeId !== undefined) q = q.where("id", "<", String(opts.beforeId));
       const rows = await q
-        .orderBy("id")
+        .orderBy("id", opts.newestFirst ? "desc" : "asc")
         .limit(opts.limit ?? 10_000)
         .execute();
       return rows.map((r) => ({ id: Number(r.id), step: r.step, text: r.text, createdAt: r.created_at }));
+    },
+    async count(deploymentId) {
+      const row = await db
+        .selectFrom("logs")
+        .select((eb) => eb.fn.countAll<string>().as("n"))
+        .where("deployment_id", "=", deploymentId)
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
     },
     async *follow(deploymentId, opts = {}) {
       let afterId: number | undefined;

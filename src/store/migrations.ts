@@ -120,7 +120,45 @@ function migrations(f: SqlFlavor): Record<string, Migration> {
         await db.schema.dropTable("installations").ifExists().execute();
       },
     },
+    "0006_retention_indexes": {
+      async up(db: Kysely<unknown>) {
+        // The retention sweep deletes by age in small batches; without these each batch would scan the table.
+        await db.schema.createIndex("logs_created_at").on("logs").column("created_at").execute();
+        await db.schema.createIndex("deliveries_received_at").on("deliveries").column("received_at").execute();
+        await db.schema.createIndex("state_updated_at").on("state").column("updated_at").execute();
+      },
+    },
+    "0004_trust": trustMigration(f),
   };
+}
+
+/** Trust is stored, not derived from the cause: a fork's preview stays untrusted whatever redeploys it. */
+function trustMigration(f: SqlFlavor): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("apps").addColumn("untrusted", "boolean", (c) => c.notNull().defaultTo(false)).execute();
+      await db.schema.alterTable("deployments").addColumn("untrusted", "boolean", (c) => c.notNull().defaultTo(false)).execute();
+      await db.schema.alterTable("deployments").addColumn("secrets", "text", (c) => c.notNull().defaultTo("production")).execute();
+      await backfillTrust(db, f);
+    },
+  };
+}
+
+/**
+ * Marks what older rows only implied: an app a fork's pull request deployed to, and all its deployments, are
+ * untrusted; no preview deployment gets secrets. Also run after rows are copied in from an older schema.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw SQL on any schema version
+export async function backfillTrust(db: Kysely<any>, f: SqlFlavor): Promise<void> {
+  const yes = f.kind === "sqlite" ? sql`1` : sql`true`;
+  const forkCause =
+    f.kind === "sqlite"
+      ? sql`json_extract(cause, '$.type') = 'pull_request' AND json_extract(cause, '$.fork') = 1`
+      : sql`cause->>'type' = 'pull_request' AND (cause->>'fork')::boolean`;
+  await sql`UPDATE apps SET untrusted = ${yes} WHERE id IN (SELECT app_id FROM deployments WHERE ${forkCause})`.execute(db);
+  await sql`UPDATE deployments SET untrusted = ${yes} WHERE app_id IN (SELECT id FROM apps WHERE untrusted)`.execute(db);
+  await sql`UPDATE deployments SET secrets = 'none'
+    WHERE untrusted OR app_id IN (SELECT id FROM apps WHERE environment <> 'production')`.execute(db);
 }
 
 export function migrationProvider(flavor: SqlFlavor): MigrationProvider {

@@ -7,7 +7,7 @@ import pg from "pg";
 import type pino from "pino";
 import { postgresFlavor, sqliteFlavor, type SqlFlavor } from "./flavor.js";
 import { copyPgliteInto } from "./import-pglite.js";
-import { migrationProvider } from "./migrations.js";
+import { backfillTrust, migrationProvider } from "./migrations.js";
 import type { Database } from "./schema.js";
 import { openSqliteFile, sqliteKysely } from "./sqlite-database.js";
 
@@ -74,6 +74,8 @@ async function importPglite(pgdata: string, file: string, log: pino.Logger): Pro
   try {
     await migrate(db, sqliteFlavor, log);
     const counts = await copyPgliteInto(pgdata, database);
+    // The copied rows predate the trust columns: they got the defaults, not what migration 0004 would set.
+    await backfillTrust(db, sqliteFlavor);
     await db.destroy();
     renameSync(staging, file);
     renameSync(pgdata, `${pgdata}.migrated`);

@@ -42,9 +42,16 @@ async function cancelRunningBuild(tx: Tx, appId: string, n: NewDeployment, id: s
   return rows.map((r) => r.id);
 }
 
+/** Code from a fork's pull request; nobody with write access vetted it. */
+function fromFork(n: NewDeployment): boolean {
+  return n.cause.type === "pull_request" && n.cause.fork;
+}
+
 async function enqueueIn(tx: Tx, f: SqlFlavor, n: NewDeployment) {
   if (!(await insertDelivery(tx, n.deliveryId))) return undefined;
-  const app = await upsertApp(tx, f, n.app, n.branch);
+  const app = await upsertApp(tx, f, n.app, n.branch, fromFork(n));
+  // Trust is the app's, not the cause's: a button press, rollback or restart of a fork's preview stays untrusted.
+  const untrusted = Boolean(app.untrusted);
   const id = randomUUID();
   const superseded = n.supersedeQueued ? await supersedeQueued(tx, f, app.id, n, id) : [];
   const cancelRequested = n.cancelRunningBuild ? await cancelRunningBuild(tx, app.id, n, id) : [];
@@ -59,6 +66,8 @@ async function enqueueIn(tx: Tx, f: SqlFlavor, n: NewDeployment) {
       branch: n.branch,
       cause: toJson(n.cause),
       intent: toJson(n.intent),
+      untrusted,
+      secrets: untrusted ? "none" : (n.secrets ?? "production"),
       phase: "PENDING_BUILD",
       message: null,
       spec: n.spec === undefined ? null : toJson(n.spec),

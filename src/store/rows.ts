@@ -17,6 +17,7 @@ export function appFrom(row: Selectable<AppsTable> & { active_sha?: string | nul
     key: { installationId: Number(row.installation_id), repository: row.repository, environment: row.environment },
     branch: row.branch,
     specName: row.spec_name ?? undefined,
+    untrusted: Boolean(row.untrusted),
     activeDeploymentId: row.active_deployment_id ?? undefined,
     activeSha: row.active_sha ?? undefined,
     removedAt: row.removed_at ?? undefined,
@@ -33,6 +34,9 @@ export function recordFrom(row: Selectable<DeploymentsTable>, app: AppKey, steps
     sha: row.sha,
     branch: row.branch,
     cause: row.cause as Cause,
+    untrusted: Boolean(row.untrusted),
+    // Anything but a stored "production" withholds: a value this code does not know gives nothing away.
+    secrets: row.secrets === "production" && !row.untrusted ? "production" : "none",
     phase: row.phase as Phase,
     message: row.message ?? undefined,
     createdAt: row.created_at,

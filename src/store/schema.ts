@@ -13,6 +13,7 @@ export interface AppsTable {
   environment: string;
   branch: string;
   spec_name: string | null;
+  untrusted: Generated<boolean>;
   active_deployment_id: string | null;
   removed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   removed_reason: string | null;
@@ -32,6 +33,8 @@ export interface DeploymentsTable {
   branch: string;
   cause: JSONColumnType<object>;
   intent: JSONColumnType<object>;
+  untrusted: Generated<boolean>;
+  secrets: Generated<string>;
   phase: string;
   message: string | null;
   spec: JSONColumnType<object | null, string | null, string | null>;
@@ -88,4 +91,4 @@ export interface Database {
 /** Columns holding JSON (jsonb on PostgreSQL, JSON text on SQLite). */
 export const JSON_COLUMNS: ReadonlySet<string> = new Set(["cause", "intent", "spec", "images", "error", "result", "value"]);
 /** Columns holding a boolean (0/1 on SQLite). */
-export const BOOLEAN_COLUMNS: ReadonlySet<string> = new Set(["teardown_pending"]);
+export const BOOLEAN_COLUMNS: ReadonlySet<string> = new Set(["teardown_pending", "untrusted"]);

@@ -92,6 +92,8 @@ export function deployment(overrides: Partial<DeploymentRecord> = {}): Deploymen
     sha: SHA,
     branch: "main",
     cause: { type: "push", sha: SHA, ref: "refs/heads/main" },
+    untrusted: false,
+    secrets: "production",
     phase: "PENDING_BUILD",
     createdAt: new Date("2026-01-01T10:00:00Z"),
     updatedAt: new Date("2026-01-01T10:00:00Z"),

@@ -99,4 +99,35 @@ describe("reportSpecCheck", () => {
       .reply(201, { id: 9 });
     await reportSpecCheck({ github, writes: new InstallationWriteQueue(), redact: (s) => s, installationId: 42, repository: "octo/shop", sha: SHA, spec, problems: [] });
   });
+
+  it("annotates at most 200 problems (four requests) and says how many more there are", async () => {
+    const problems: SpecProblem[] = Array.from({ length: 5_000 }, (_, i) => ({
+      severity: "error",
+      message: `problem ${i} ${"x".repeat(i === 0 ? 10_000 : 0)}`.trim(),
+      path: ["services", i],
+      line: i + 1,
+      column: 3,
+      endLine: i + 1,
+      endColumn: 9,
+    }));
+    const probot = createTestProbot();
+    const github = await probot.auth(42);
+    mockToken(42);
+    const counts: number[] = [];
+    let summary = "";
+    nock(API)
+      .post("/repos/octo/shop/check-runs", (b) => (counts.push(b.output.annotations.length), (summary = b.output.summary), true))
+      .reply(201, { id: 9 })
+      .patch("/repos/octo/shop/check-runs/9", (b) => (counts.push(b.output.annotations.length), true))
+      .times(3)
+      .reply(200, { id: 9 });
+    const body = await reportSpecCheck({ github, writes: new InstallationWriteQueue(), redact: (s) => s, installationId: 42, repository: "octo/shop", sha: SHA, spec, problems });
+    expect(counts).toEqual([50, 50, 50, 50]);
+    expect(body.title).toBe("5000 errors in .do/app.yaml");
+    expect(summary).toContain("and 4800 more problems not annotated");
+    expect(summary).toContain("…and 4800 more problems not listed");
+    expect(summary.split("\n").filter((l) => l.startsWith("- ❌"))).toHaveLength(200);
+    expect(summary.length).toBeLessThan(200 * 600);
+    expect(body.batches[0]?.[0]?.message.length).toBeLessThanOrEqual(500);
+  });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { gateKey, readSettings } from "../../src/intents/gate.js";
 import { approvalKey } from "../../src/intents/pull-request.js";
 import { API, example, mockToken, useStrictNock } from "../github/kit.js";
+import { pathologicalSpec } from "../app-spec/pathological-spec.js";
 import { APP_ID, contentOf, createHarness, mockSpec, specYaml } from "./harness.js";
 
 type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -275,6 +276,31 @@ describe("pull_request", () => {
     expect(h.watched).toEqual([{ deploymentId: "dep-1", command: "preview", by: "maintainer" }]);
     expect(h.submitted[0]?.intent).toMatchObject({ kind: "deploy", sha: PR_HEAD, cause: { fork: true } });
     expect(await h.state.get(approvalKey(1, "Codertocat/Hello-World", 2))).toEqual({ sha: PR_HEAD, by: "maintainer" });
+  });
+
+  it("answers a fork's 1 MB spec with one problem in one check-run request, and no preview", async () => {
+    const h = createHarness();
+    const payload = prExample("synchronize");
+    payload.pull_request.head.repo.full_name = "mallory/Hello-World";
+    mockToken(1);
+    const text = pathologicalSpec(1024 * 1024);
+    mockSpec("Codertocat/Hello-World", PR_HEAD, text);
+    const checks: Payload[] = [];
+    // Strict nock: a second request (an update with more annotations) would fail the test.
+    nock(API).post("/repos/Codertocat/Hello-World/check-runs", (b) => (checks.push(b), true)).reply(201, { id: 5 });
+    await h.probot.receive({ id: "f-big", name: "pull_request", payload } as never);
+    await h.worker.idle();
+    expect(h.submitted).toEqual([]);
+    expect(checks).toHaveLength(1);
+    expect(checks[0]?.conclusion).toBe("failure");
+    expect(checks[0]?.output.title).toBe("1 error in .do/app.yaml");
+    expect(checks[0]?.output.annotations).toEqual([
+      expect.objectContaining({
+        start_line: 1,
+        start_column: 1,
+        message: `the spec is ${Math.ceil(Buffer.byteLength(text) / 1024)} KiB; Berth reads specs up to 256 KiB`,
+      }),
+    ]);
   });
 
   it("builds no preview when the spec at the head is invalid, and says why in the spec check", async () => {

@@ -78,7 +78,12 @@ services:
     http_port: 8080
 ${extra}`;
 
-export const contentOf = (text: string) => ({ type: "file", encoding: "base64", content: Buffer.from(text).toString("base64") });
+export const contentOf = (text: string) => ({
+  type: "file",
+  encoding: "base64",
+  size: Buffer.byteLength(text),
+  content: Buffer.from(text).toString("base64"),
+});
 
 /** The spec file at `ref` (null: the repository has neither spec file there). */
 export function mockSpec(repo: string, ref: string, text: string | null) {

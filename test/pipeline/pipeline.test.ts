@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parseAppSpec } from "../../src/app-spec/index.js";
 import { IntentError } from "../../src/pipeline/index.js";
 import { runDeployment } from "../../src/pipeline/run-deployment.js";
 import { silentLog as quiet } from "../store/open-store.js";
@@ -221,6 +222,19 @@ describe("pipeline", () => {
     const missing = await deploy(sha(2));
     expect(missing.message).toBe(`${shop.repository} has no app spec at ${sha(2).slice(0, 7)}: add .do/app.yaml`);
     expect(missing.error).toMatchObject({ code: "SPEC_MISSING", step: "spec" });
+  });
+
+  it("refuses a spec above 256 KiB unparsed (SPEC_INVALID, one problem) and parses the rest with the injected parser", async () => {
+    const parsed: string[] = [];
+    h = await harness({ pipeline: { parseSpec: async (text, options) => (parsed.push(text), parseAppSpec(text, options)) } });
+    h.source.specs.set(sha(1), `${SPEC}${"#".repeat(300 * 1024)}\n`);
+    const bad = await deploy(sha(1));
+    expect(bad).toMatchObject({ phase: "ERROR", message: ".do/app.yaml is invalid: line 1: the spec is 301 KiB; Berth reads specs up to 256 KiB" });
+    expect(bad.error).toMatchObject({ code: "SPEC_INVALID", step: "spec" });
+    expect(parsed).toEqual([]);
+    h.source.specs.set(sha(2), SPEC);
+    expect(await deploy(sha(2))).toMatchObject({ phase: "ACTIVE" });
+    expect(parsed).toEqual([SPEC]);
   });
 
   it("with cancelInProgress a newer push stops the running build of an older commit", async () => {

@@ -20,7 +20,7 @@ describe("Berth's request log", () => {
         token: TOKEN,
         berthUrl: "http://berth.test",
         registry: new Registry(),
-        deployments: { getDeployment: async () => deployment(), readLogs: async () => [], redact: (t) => t },
+        deployments: { getDeployment: async () => deployment(), logs: { read: async () => [], count: async () => 0 }, redact: (t) => t },
       });
     });
     await server.start();

@@ -33,7 +33,13 @@ async function listen(handlers: Handler[]): Promise<string> {
 
 const deployments = {
   getDeployment: async (id: string) => (id === "dep-1" ? deployment({ phase: "ERROR" }) : undefined),
-  readLogs: async () => [{ step: "build web", text: `${SECRET_LOG}\n` }],
+  logs: {
+    read: async (_id: string, o: { afterId?: number; beforeId?: number } = {}) =>
+      [{ id: 1, step: "build web", text: `${SECRET_LOG}\n`, createdAt: new Date() }].filter(
+        (c) => (o.afterId === undefined || c.id > o.afterId) && (o.beforeId === undefined || c.id < o.beforeId),
+      ),
+    count: async () => 1,
+  },
   redact: (t: string) => t,
 };
 

@@ -74,7 +74,10 @@ describe("deployment page", () => {
     expect(html).toContain("<td>build web</td><td>ERROR</td>");
     const handler = createDeploymentPageHandler({
       getDeployment: async (id) => (id === "dep-1" ? d : undefined),
-      readLogs: async () => [{ step: "build web", text: "token ghs_secret\n" }],
+      logs: {
+        read: async (_id, opts) => (opts?.newestFirst || opts?.afterId === undefined || opts.afterId < 1 ? [{ id: 1, step: "build web", text: "token ghs_secret\n", createdAt: new Date() }] : []),
+        count: async () => 1,
+      },
       redact: (t) => t.replace("ghs_secret", "[REDACTED]"),
       authorize: () => true,
     });

@@ -1,7 +1,7 @@
 // Build one component's image, or reuse the previous one when the push changed nothing under its source_dir.
 import { deployError, describeCause } from "../../core/errors.js";
 import type { Intent } from "../../core/types.js";
-import { isFork, need, ranOutOfTime, type DeployContext, type RunDeps, type Stage } from "../deploy-context.js";
+import { need, ranOutOfTime, type DeployContext, type RunDeps, type Stage } from "../deploy-context.js";
 import { buildRequestFor, componentsOf, type Component } from "../map-spec.js";
 
 type DeployIntent = Extract<Intent, { kind: "deploy" }>;
@@ -33,7 +33,7 @@ function buildStage(deps: RunDeps, component: Component): Stage<{ image: string;
         sourceRoot: need(ctx.sourceRoot, "the source tree"),
         noCache: intent.forceBuild === true || ctx.deployment.cause.type === "force_rebuild",
         bind: need(ctx.bind, "the bindables"),
-        untrusted: isFork(ctx.deployment.cause),
+        secrets: ctx.deployment.secrets,
       });
       try {
         const { image } = await deps.runtime.build({ ...request, log: sink, signal });

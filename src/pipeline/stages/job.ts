@@ -1,6 +1,6 @@
 // Run one job of the spec (PRE_DEPLOY, POST_DEPLOY, or FAILED_DEPLOY during recovery) to completion.
 import { deployError, describeCause, type JobFailure } from "../../core/errors.js";
-import { isFork, need, ranOutOfTime, type DeployContext, type RunDeps, type Stage } from "../deploy-context.js";
+import { need, ranOutOfTime, type DeployContext, type RunDeps, type Stage } from "../deploy-context.js";
 import { jobRequestFor, jobsOf, type JobKind } from "../map-spec.js";
 
 /** The spec's jobs of one kind, in spec order; they run one after another. */
@@ -28,7 +28,7 @@ function jobStage(deps: RunDeps, when: JobKind, job: string): Stage<{ exitCode: 
         deploymentId: ctx.deployment.id,
         image,
         bind: need(ctx.bind, "the bindables"),
-        untrusted: isFork(ctx.deployment.cause),
+        secrets: ctx.deployment.secrets,
       });
       let result;
       try {

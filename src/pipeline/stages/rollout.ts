@@ -1,6 +1,6 @@
 // Roll out one service, worker or static site: start new, wait until healthy, switch traffic, stop old.
 import { deployError, describeCause } from "../../core/errors.js";
-import { isFork, need, ranOutOfTime, type DeployContext, type RunDeps, type Stage } from "../deploy-context.js";
+import { need, ranOutOfTime, type DeployContext, type RunDeps, type Stage } from "../deploy-context.js";
 import { componentsOf, rolloutRequestFor, type Component } from "../map-spec.js";
 
 export type Deployable = Exclude<Component, { kind: "job" }>;
@@ -29,7 +29,7 @@ function rolloutStage(deps: RunDeps, component: Deployable): Stage<{ instances: 
         deploymentId: ctx.deployment.id,
         image,
         bind: need(ctx.bind, "the bindables"),
-        untrusted: isFork(ctx.deployment.cause),
+        secrets: ctx.deployment.secrets,
       });
       // Recorded before the call: a half-finished rollout is still one to revert.
       ctx.rolledOut.push(component.name);

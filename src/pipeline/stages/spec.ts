@@ -1,11 +1,13 @@
 // Read and validate the commit's app spec, then learn from it what every later stage needs: the app's name,
 // the bindables, and the secret values the redactor must hide.
 import type { AppSpec, BindContext } from "../../app-spec/index.js";
-import { isDeployTemplate, parseAppSpec, resolveComponentEnv } from "../../app-spec/index.js";
+import { isDeployTemplate, oversizedFile, parseAppSpec, resolveComponentEnv } from "../../app-spec/index.js";
 import { deployError } from "../../core/errors.js";
-import type { AppKey } from "../../core/types.js";
-import type { DeployContext, RunDeps, Stage } from "../deploy-context.js";
+import type { BindablesInput, DeployContext, RunDeps, Stage } from "../deploy-context.js";
 import { appNameFor, componentsOf, defaultBindContext, specSecrets } from "../map-spec.js";
+
+/** Problems written to the step's log; a pathological spec can have tens of thousands. */
+const LOGGED_PROBLEMS = 200;
 
 export function specStage(deps: RunDeps): Stage<{ path: string }> {
   return {
@@ -16,8 +18,9 @@ export function specStage(deps: RunDeps): Stage<{ path: string }> {
       const { app, sha } = ctx.deployment;
       const fetched = await deps.source.readSpec(app, sha, signal);
       if (!fetched) throw deployError("SPEC_MISSING", { repository: app.repository, sha, step: "spec" });
-      const { spec, problems } = parseAppSpec(fetched.text, { template: isDeployTemplate(fetched.path) });
-      for (const p of problems) sink(`${fetched.path}:${p.line}:${p.column}: ${p.severity}: ${p.message}`);
+      const { spec, problems } = oversizedFile(fetched) ?? (await (deps.parseSpec ?? parseAppSpec)(fetched.text, { template: isDeployTemplate(fetched.path) }));
+      for (const p of problems.slice(0, LOGGED_PROBLEMS)) sink(`${fetched.path}:${p.line}:${p.column}: ${p.severity}: ${p.message}`);
+      if (problems.length > LOGGED_PROBLEMS) sink(`…and ${problems.length - LOGGED_PROBLEMS} more problems`);
       if (!spec) {
         throw deployError("SPEC_INVALID", { path: fetched.path, errors: problems.filter((p) => p.severity === "error"), step: "spec" });
       }
@@ -34,10 +37,10 @@ export function specStage(deps: RunDeps): Stage<{ path: string }> {
 
 /** Everything the later stages learn from the spec; also run when a deployment resumes with its spec stored. */
 export async function useSpec(deps: RunDeps, ctx: DeployContext, spec: AppSpec): Promise<void> {
-  const { app, appId, sha } = ctx.deployment;
+  const { app, appId, sha, untrusted, secrets } = ctx.deployment;
   ctx.spec = spec;
   ctx.appName = appNameFor(spec, app);
-  ctx.bind = await bindablesFor(deps, { app, appId, appName: ctx.appName, sha, spec });
+  ctx.bind = await bindablesFor(deps, { app, appId, appName: ctx.appName, sha, spec, untrusted, secrets });
   ctx.redactor.add(specSecrets(spec));
   for (const db of Object.values(ctx.bind.databases)) {
     ctx.redactor.add([db.password, db.databaseUrl, db.jdbcDatabaseUrl ?? "", db.redisUrl ?? ""]);
@@ -48,10 +51,7 @@ export async function useSpec(deps: RunDeps, ctx: DeployContext, spec: AppSpec):
 }
 
 /** The runtime's bindables, with what the composition root adds (configured databases). */
-export async function bindablesFor(
-  deps: RunDeps,
-  input: { app: AppKey; appId: string; appName: string; sha: string; spec: AppSpec },
-): Promise<BindContext> {
+export async function bindablesFor(deps: RunDeps, input: BindablesInput): Promise<BindContext> {
   const base = defaultBindContext(input.spec, deps.runtime, { appId: input.appId, appName: input.appName, sha: input.sha });
   return deps.bindContext ? await deps.bindContext({ ...input, base }) : base;
 }

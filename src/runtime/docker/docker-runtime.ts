@@ -18,6 +18,7 @@ import { remove, restart } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
 import { createBridgeNetworks } from "./networks.js";
 import { PrivatePorts } from "./private-ports.js";
+import { pruneImages } from "./prune-images.js";
 import { rollout } from "./rollout.js";
 import { createRoutingTable } from "./routing.js";
 
@@ -92,6 +93,7 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     rollout: (req) => rollout(ctx, req),
     restart: (req) => restart(ctx, req),
     remove: (appId, components) => remove(ctx, appId, components),
+    pruneImages: (keep, appId) => pruneImages(ctx, keep, appId),
     privateAddress(appId: string, component: string, port: number): PrivateAddress {
       if (opts.network === "bridge") return { host: component, port };
       return { host: "127.0.0.1", port: ctx.privatePorts.portFor(appId, component) };

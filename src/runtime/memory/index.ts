@@ -22,7 +22,7 @@ export interface ServingComponent {
   restarts: number;
 }
 
-export type RuntimeOperation = "build" | "job" | "rollout" | "restart" | "remove";
+export type RuntimeOperation = "build" | "job" | "rollout" | "restart" | "remove" | "prune-images";
 
 export interface OperationRecord {
   op: RuntimeOperation;
@@ -30,6 +30,8 @@ export interface OperationRecord {
   deploymentId?: string;
   component?: string;
   image?: string;
+  /** prune-images: the images asked to be kept. */
+  keep?: string[];
   start: number;
   end?: number;
 }
@@ -175,6 +177,13 @@ export class MemoryRuntime implements Runtime {
     if (serving && components?.length) for (const c of components) serving.delete(c);
     else this.serving.delete(appId);
     record.end = this.now();
+  }
+
+  /** Records the request; images built here are names only, so there is nothing to delete. */
+  async pruneImages(keep: string[], appId: string): Promise<string[]> {
+    const record = this.begin({ op: "prune-images", appId, keep });
+    record.end = this.now();
+    return [];
   }
 
   privateAddress(appId: string, component: string, port: number): PrivateAddress {
