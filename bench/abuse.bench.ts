@@ -1,9 +1,10 @@
 // Abuse of the webhook endpoint while Berth works: Berth (started with `npm start` against the fake GitHub, as the
 // e2e tests do) runs two deploys while it receives, at once, 100 forged 25 MiB POSTs (GitHub's headers, a wrong
 // signature; streamed, 10 at a time), 20 signed pull_request deliveries whose spec at the head is over the
-// 256 KiB cap, and a signed push to a branch nobody deploys every 50 ms. Berth's whole process tree's RSS is
-// sampled every 250 ms. Targets: peak RSS under the baseline before the abuse + 150 MB, the legitimate
-// deliveries' acknowledgement p99 under 50 ms, and both deploys ending in success.
+// 256 KiB cap, and a signed push to a branch nobody deploys every 50 ms; each deploy's build sleeps 20 s so both
+// run through the abuse. Berth's whole process tree's RSS is sampled every 250 ms. Targets: peak RSS under the
+// baseline (before the deploys and the abuse) + 150 MB, the legitimate deliveries' acknowledgement p99 under
+// 50 ms during the abuse, and both deploys ending in success.
 import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -23,8 +24,10 @@ const LEGIT_EVERY_MS = 50;
 /** Legitimate deliveries signed ahead: enough for 4 minutes at one per 50 ms. */
 const LEGIT_PREPARED = 4_800;
 const RSS_EVERY_MS = 250;
-/** Samples before the abuse starts, with both deploys under way: the baseline. */
+/** Samples before the deploys and the abuse start, the steady stream running: the baseline. */
 const BASELINE_MS = 3_000;
+/** How long each deploy's image build takes at least, so both deploys run through the abuse. */
+const BUILD_SECONDS = 20;
 const RSS_HEADROOM_MB = 150;
 const P99_TARGET_MS = 50;
 const FINAL = ["success", "failure", "error"];
@@ -260,19 +263,26 @@ async function main(): Promise<void> {
     const root = berth.pid!;
     const legit = noiseDeliveries(fake, repos.noise);
     const pulls = oversizedPulls(fake, repos.specBase);
-    const rss: Array<{ at: number; mb: number }> = [];
-    const sampler = setInterval(() => rss.push({ at: Date.now(), mb: processTree(root).reduce((n, p) => n + p.rssKb, 0) / 1024 }), RSS_EVERY_MS);
+    const rss: Array<{ at: number; mb: number; mainMb: number }> = [];
+    const finalAt = new Map<string, number>();
+    const sampler = setInterval(() => {
+      const tree = processTree(root);
+      const sum = (of: typeof tree) => of.reduce((n, p) => n + p.rssKb, 0) / 1024;
+      rss.push({ at: Date.now(), mb: sum(tree), mainMb: sum(tree.filter((p) => p.role === "main")) });
+      for (const d of fake.state.deployments) if (!finalAt.has(d.sha) && FINAL.includes(d.statuses.at(-1)?.state ?? "")) finalAt.set(d.sha, Date.now());
+    }, RSS_EVERY_MS);
     const steady = steadySender(berth.webhookUrl, legit);
-    progress("Berth up; steady deliveries started");
+    progress("Berth up; steady deliveries started; baseline");
+    await sleep(BASELINE_MS);
+    const deploysStart = Date.now();
 
-    const deploys = repos.apps.map((repository) => fake.state.push(repository, "main", { "README.md": "abuse bench deploy\n" }));
+    const dockerfile = `FROM ${baseImage}\nRUN sleep ${BUILD_SECONDS}\nWORKDIR /app\nCOPY server.js /app/server.js\nCMD ["node", "/app/server.js"]\n`;
+    const deploys = repos.apps.map((repository) => fake.state.push(repository, "main", { Dockerfile: dockerfile }));
     await Promise.all(repos.apps.map((repository, i) =>
       sendWebhook(berth!.webhookUrl, { event: "push", payload: pushEvent(fake, repository, "main", deploys[i]!), secret: SECRET }),
     ));
     const deployment = (sha: string) => fake.state.deployments.find((d) => d.sha === sha);
     await fake.until(() => deploys.every((c) => deployment(c.sha)), "both deploys under way", 120_000);
-    progress("both deploys under way; baseline");
-    await sleep(BASELINE_MS);
 
     const abuseStart = Date.now();
     progress("abuse starts");
@@ -291,18 +301,23 @@ async function main(): Promise<void> {
         return states.every((s) => FINAL.includes(s)) && states;
       },
       "both deploys final",
-      300_000,
-    ).catch(() => deploys.map((c) => `${deployment(c.sha)?.statuses.at(-1)?.state ?? "none"} (not final in 5 min)`));
+      180_000,
+    ).catch(() => deploys.map((c) => `${deployment(c.sha)?.statuses.at(-1)?.state ?? "none"} (not final on GitHub within 3 min)`));
     const deploysEnd = Date.now();
+    progress(`deploys: ${finals.join(", ")}`);
     await sleep(1_000);
     const sent = await steady.stop();
     clearInterval(sampler);
-    await quiescent(fake, repos.specBase);
+    progress("steady deliveries stopped; waiting for Berth to finish with the oversized specs");
+    await quiescent(fake, repos.specBase, 60_000);
 
     const during = sent.filter((s) => s.at >= abuseStart && s.at <= abuseEnd);
     const checkRunWrites = fake.requests.filter((r) => /check-runs/.test(r.path) && r.path.includes(`/repos/${repos.specBase}/`) && r.method !== "GET");
-    const baseline = Math.max(...rss.filter((s) => s.at < abuseStart).map((s) => s.mb));
+    const before = rss.filter((s) => s.at < deploysStart);
+    const baseline = Math.max(...before.map((s) => s.mb));
     const peak = Math.max(...rss.filter((s) => s.at >= abuseStart).map((s) => s.mb));
+    const mainBaseline = Math.max(...before.map((s) => s.mainMb));
+    const mainPeak = Math.max(...rss.filter((s) => s.at >= abuseStart).map((s) => s.mainMb));
     const ms = (n: number) => `${n.toFixed(1).padStart(7)} ms`;
     const row = (label: string, of: Sent[]) => {
       const s = summary(of.filter((x) => x.status >= 200 && x.status < 300).map((x) => x.ms));
@@ -311,9 +326,12 @@ async function main(): Promise<void> {
     };
 
     console.log(`\nload average at the end: ${loadavg().map((l) => l.toFixed(2)).join(", ")} (2 cores)`);
-    console.log(`abuse window ${((abuseEnd - abuseStart) / 1000).toFixed(1)} s; deploys final ${((deploysEnd - abuseStart) / 1000).toFixed(1)} s after it began`);
+    const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const deployTimes = deploys.map((c) => (finalAt.has(c.sha) ? secs(finalAt.get(c.sha)! - abuseStart) : "not seen")).join(", ");
+    console.log(`abuse window ${secs(abuseEnd - abuseStart)}, began ${secs(abuseStart - deploysStart)} after the deploy pushes; deploys final on GitHub ${deployTimes} after it began (waited until ${secs(deploysEnd - abuseStart)})`);
     console.log(`\nlegitimate deliveries (one every ${LEGIT_EVERY_MS} ms), answered 2xx    n  latency`);
-    row("before the abuse (2 deploys running)", sent.filter((s) => s.at < abuseStart));
+    row("before the deploys and the abuse", sent.filter((s) => s.at < deploysStart));
+    row("deploys starting, before the abuse", sent.filter((s) => s.at >= deploysStart && s.at < abuseStart));
     const target = row("during the abuse", during);
     row("after the abuse", sent.filter((s) => s.at > abuseEnd));
     console.log(`legitimate deliveries' statuses during the abuse: ${countBy(during, (s) => String(s.status || s.error))}`);
@@ -322,7 +340,8 @@ async function main(): Promise<void> {
     const forgedTimes = summary(forged.map((s) => s.ms));
     console.log(`forged answered in p50 ${ms(forgedTimes.p50)}  p99 ${ms(forgedTimes.p99)}  max ${ms(forgedTimes.max)}`);
     console.log(`oversized-spec pull_request deliveries: ${countBy(pullAnswers, String)}; check-run writes they caused: ${checkRunWrites.length}`);
-    console.log(`\nRSS of the process tree: baseline (max before the abuse) ${baseline.toFixed(0)} MB, peak ${peak.toFixed(0)} MB (+${(peak - baseline).toFixed(0)} MB), ${rss.length} samples`);
+    console.log(`\nRSS of the process tree: baseline (max before deploys and abuse) ${baseline.toFixed(0)} MB, peak from the abuse on ${peak.toFixed(0)} MB (+${(peak - baseline).toFixed(0)} MB), ${rss.length} samples ${RSS_EVERY_MS} ms apart`);
+    console.log(`of which Berth's main process: baseline ${mainBaseline.toFixed(0)} MB, peak ${mainPeak.toFixed(0)} MB (+${(mainPeak - mainBaseline).toFixed(0)} MB)`);
     console.log(`deploys: ${finals.join(", ")}`);
     console.log(`\ntargets: peak RSS < baseline + ${RSS_HEADROOM_MB} MB ${peak < baseline + RSS_HEADROOM_MB ? "met" : "NOT met"}; ` +
       `p99 during the abuse < ${P99_TARGET_MS} ms ${target.p99 < P99_TARGET_MS ? "met" : "NOT met"}; ` +
