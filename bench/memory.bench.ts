@@ -5,10 +5,10 @@
 // and 100 deployments (the memory runtime, so the phase takes seconds rather than minutes of image builds).
 // BENCH_DATABASE_URL runs Berth on that PostgreSQL instead of the embedded store; BERTH_ROUTER_WORKERS is passed on.
 import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ensureTestImages } from "../test/helpers/docker-images.js";
 import { dockerUnavailable } from "../test/helpers/services.js";
+import { processTree, type ProcessRss } from "./process-tree.js";
 import { pushEvent, sendWebhook, startFakeGitHub, type FakeGitHub } from "../test/fake-github/index.js";
 import { BerthProcess, DockerJanitor, freePort, httpGet, testRepositoryFiles, uniqueName, WEBHOOK_PATH } from "../test/e2e/harness.js";
 
@@ -21,50 +21,6 @@ const IDLE_MS = 20_000;
 /** After deploys or deliveries, before sampling: lets the last reporter writes and timers run out. */
 const SETTLE_MS = 5_000;
 const FINAL = ["success", "failure", "error"];
-
-interface ProcessRss {
-  pid: number;
-  role: string;
-  rssKb: number;
-}
-
-/** `npm`, `sh`, `tsx`, `main`, `router worker`, … from a process's command line. */
-function roleOf(pid: number): string {
-  const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);
-  const line = argv.join(" ");
-  if (/router-worker\.(js|ts)/.test(line)) return "router worker";
-  if (/(^|\/)npm(-cli\.js)?( |$)/.test(line) || argv[0] === "npm") return "npm";
-  if (/^(\/bin\/)?sh /.test(line)) return "sh";
-  if (/tsx\/dist\/cli/.test(line) || /\/\.bin\/tsx/.test(line)) return "tsx";
-  if (/main\.(js|ts)/.test(line)) return "main";
-  if (/--input-type=module/.test(line)) return "probot";
-  return argv[0]?.split("/").at(-1) ?? "?";
-}
-
-function field(pid: number, name: string): number {
-  const match = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) : 0;
-}
-
-function children(pid: number): number[] {
-  const tasks = readdirSync(`/proc/${pid}/task`);
-  return tasks.flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").split(" ").filter(Boolean).map(Number));
-}
-
-/** The process and all its descendants, each with its VmRSS; a process that exits meanwhile is left out. */
-function processTree(root: number): ProcessRss[] {
-  const out: ProcessRss[] = [];
-  const visit = (pid: number): void => {
-    try {
-      out.push({ pid, role: roleOf(pid), rssKb: field(pid, "VmRSS") });
-      for (const child of children(pid)) visit(child);
-    } catch {
-      // exited between listing and reading
-    }
-  };
-  visit(root);
-  return out;
-}
 
 interface Sample {
   label: string;
