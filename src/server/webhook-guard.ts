@@ -73,7 +73,10 @@ function guardWebhooks(middleware: Middleware, o: WebhookGuardOptions): Middlewa
   const path = o.path ?? "/api/github/webhooks";
   const max = o.maxBodyBytes ?? MAX_WEBHOOK_BODY_BYTES;
   const budget = new Budget(o.maxBufferedBytes ?? 4 * max);
-  const read = { max, secret: o.secret, budget, timeoutMs: o.bodyTimeoutMs ?? 30_000 };
+  // One large body at a time: a flood of forged 25 MiB bodies then holds one body's memory and one stream's
+  // CPU, while the small bodies GitHub actually sends keep their share of the budget.
+  const large = new Budget(max);
+  const read = { max, secret: o.secret, budget, large, largeBytes: Math.min(LARGE_BODY_BYTES, max), timeoutMs: o.bodyTimeoutMs ?? 30_000 };
   return async (req: IncomingMessage, res: ServerResponse, next) => {
     if (req.method !== "POST" || pathnameOf(req.url) !== path) return middleware(req, res, next);
     const refuse = (status: number, reason: string, bytes?: number) => {
@@ -90,20 +93,23 @@ function guardWebhooks(middleware: Middleware, o: WebhookGuardOptions): Middlewa
     if (body === "busy") return refuse(503, "too many webhook bodies being read at once");
     if (body === "slow") return refuse(408, "body not received in time");
     try {
+      // Checked before the chunks are joined or hashed again: a forged body is dropped as it came in.
       if (!signatureMatches(header(req, "x-hub-signature-256")!, body.hmac)) {
-        return refuse(400, "signature does not match", body.bytes.length);
+        return refuse(400, "signature does not match", body.size);
       }
-      return await receive(req, res, next, body);
+      const bytes = Buffer.concat(body.chunks, body.size);
+      body.chunks = [];
+      return await receive(req, res, next, bytes);
     } finally {
-      budget.give(body.bytes.length);
+      body.release();
     }
   };
 
-  async function receive(req: IncomingMessage, res: ServerResponse, next: Parameters<Middleware>[2], body: ReadBody) {
+  async function receive(req: IncomingMessage, res: ServerResponse, next: Parameters<Middleware>[2], bytes: Buffer) {
     const id = header(req, "x-github-delivery")!;
-    o.bodyDigests?.set(id, body.sha256);
+    o.bodyDigests?.set(id, createHash("sha256").update(bytes).digest("hex"));
     // Octokit's middleware takes a body already read from `req.body` instead of the stream.
-    (req as IncomingMessage & { body?: string }).body = body.bytes.toString("utf8");
+    (req as IncomingMessage & { body?: string }).body = bytes.toString("utf8");
     try {
       return await middleware(req, res, next);
     } finally {
@@ -158,10 +164,15 @@ class Budget {
   }
 }
 
+/** Above this a body needs the one large-body slot (GitHub's deliveries are nearly all far smaller). */
+const LARGE_BODY_BYTES = 1024 * 1024;
+
 interface ReadBody {
-  bytes: Buffer;
+  chunks: Buffer[];
+  size: number;
   hmac: string;
-  sha256: string;
+  /** Gives back what the body took from the budgets. */
+  release(): void;
 }
 
 interface ReadOptions {
@@ -169,6 +180,9 @@ interface ReadOptions {
   secret: string;
   /** What a body read in full keeps taken from it until the caller gives it back. */
   budget: Budget;
+  /** The one slot for a body larger than `largeBytes`. */
+  large: Budget;
+  largeBytes: number;
   timeoutMs: number;
 }
 
@@ -176,9 +190,15 @@ interface ReadOptions {
 function readBody(req: IncomingMessage, o: ReadOptions): Promise<ReadBody | "too large" | "busy" | "slow" | "aborted"> {
   return new Promise((resolve) => {
     const hmac = createHmac("sha256", o.secret);
-    const digest = createHash("sha256");
     let chunks: Buffer[] = [];
     let size = 0;
+    let holdsLarge = false;
+    const release = () => {
+      o.budget.give(size);
+      if (holdsLarge) o.large.give(o.large.limit);
+      holdsLarge = false;
+      size = 0;
+    };
     const timer = setTimeout(() => refuse("slow"), o.timeoutMs);
     const settle = (body: ReadBody | "too large" | "busy" | "slow" | "aborted") => {
       clearTimeout(timer);
@@ -186,20 +206,23 @@ function readBody(req: IncomingMessage, o: ReadOptions): Promise<ReadBody | "too
       resolve(body);
     };
     const refuse = (why: "too large" | "busy" | "slow" | "aborted") => {
-      o.budget.give(size);
+      release();
       chunks = [];
       req.pause();
       settle(why);
     };
     const onData = (chunk: Buffer) => {
       if (size + chunk.length > o.max) return refuse("too large");
+      if (!holdsLarge && size + chunk.length > o.largeBytes) {
+        if (!o.large.take(o.large.limit)) return refuse("busy");
+        holdsLarge = true;
+      }
       if (!o.budget.take(chunk.length)) return refuse("busy");
       size += chunk.length;
       chunks.push(chunk);
       hmac.update(chunk);
-      digest.update(chunk);
     };
-    const onEnd = () => settle({ bytes: Buffer.concat(chunks, size), hmac: hmac.digest("hex"), sha256: digest.digest("hex") });
+    const onEnd = () => settle({ chunks, size, hmac: hmac.digest("hex"), release });
     const onClose = () => refuse("aborted");
     req.on("data", onData).on("end", onEnd).on("close", onClose).on("error", onClose);
   });

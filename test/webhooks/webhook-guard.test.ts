@@ -76,6 +76,23 @@ describe("webhook bodies being read", () => {
     for (const id of ["c", "d"]) expect((await deliver(server.url, id, { ...payload, filler: " ".repeat(600 * 1024), id })).status).toBe(200);
   });
 
+  it("read one large body at a time: a second one is refused with 503 past 1 MiB, and small signed ones still pass", async () => {
+    server = await startWebhookServer();
+    const url = `${server.url}/api/github/webhooks`;
+    const a = holdPost(url, headers({ "x-github-delivery": "big-a" }), 2 * MB);
+    const b = holdPost(url, headers({ "x-github-delivery": "big-b" }), 2 * MB);
+    // Whichever passed 1 MiB second is refused at once; the other holds the slot, its rest held back ...
+    expect(await Promise.race([a.answer, b.answer])).toBe(503);
+    // ... while a small signed delivery is read and queued as usual.
+    const payload = example("push", (p) => p.ref === "refs/heads/master" && Boolean(p.installation));
+    expect((await deliver(server.url, "small", payload)).status).toBe(200);
+    a.end();
+    b.end();
+    expect([await a.answer, await b.answer].sort()).toEqual([400, 503]);
+    // The slot is free again.
+    expect((await deliver(server.url, "large-later", { ...payload, filler: " ".repeat(2 * MB) })).status).toBe(200);
+  });
+
   it("must arrive in time", async () => {
     server = await startWebhookServer({ guard: { bodyTimeoutMs: 50 } });
     const slow = holdPost(`${server.url}/api/github/webhooks`, headers(), 1024);
