@@ -24,7 +24,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const HOST = "web.localhost";
-const WORKERS = Number(process.env.BENCH_WORKERS ?? defaultRouterWorkers());
+// At least one: the bench measures the router in a worker process even where Berth routes in process by default.
+const WORKERS = Number(process.env.BENCH_WORKERS ?? Math.max(1, defaultRouterWorkers()));
 
 interface Result {
   name: string;
