@@ -87,6 +87,10 @@ function guardWebhooks(middleware: Middleware, o: WebhookGuardOptions): Middlewa
     const problem = headerProblem(req, max);
     if (problem) return refuse(problem.status, problem.reason);
 
+    // A body that says it is large while another large one is being read is refused before a byte of it is.
+    if (Number(header(req, "content-length") ?? 0) > read.largeBytes && large.busy()) {
+      return refuse(503, "too many webhook bodies being read at once");
+    }
     const body = await readBody(req, read);
     if (body === "aborted") return true;
     if (body === "too large") return refuse(413, `body larger than ${max} bytes`);
@@ -161,6 +165,9 @@ class Budget {
   }
   give(bytes: number): void {
     this.#used -= bytes;
+  }
+  busy(): boolean {
+    return this.#used > 0;
   }
 }
 
