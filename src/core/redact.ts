@@ -78,14 +78,16 @@ export interface Redactor {
 
 export function createRedactor(secrets: Iterable<string> = []): Redactor {
   const forms = new Set<string>();
-  let pattern: RegExp = new RegExp(GITHUB_TOKEN.source, "gi");
+  let pattern: RegExp = new RegExp(GITHUB_TOKEN.source, "giu");
   let holdBack = GITHUB_TOKEN_MAX;
 
   function rebuild() {
     const sorted = [...forms].sort((a, b) => b.length - a.length);
     const alternatives = [...sorted.map(escapeRegExp), GITHUB_TOKEN.source];
     // Case-insensitive: a secret printed upper-cased, upper-case hex or %2f-style escapes are still the secret.
-    pattern = new RegExp(alternatives.join("|"), "gi");
+    // The `u` flag matters: without it V8 misses "ᾐ     \"" when two longer alternatives share its prefix
+    // ("ᾘ     \"" and its JSON-escaped form), a fast-check counterexample.
+    pattern = new RegExp(alternatives.join("|"), "giu");
     holdBack = Math.max(GITHUB_TOKEN_MAX, ...sorted.map((f) => f.length)) - 1;
   }
 
