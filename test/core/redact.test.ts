@@ -88,7 +88,8 @@ describe("redact: streaming property", () => {
         for (const form of [...forms, ...secretForms(value)]) expect({ form, leaked: out.includes(form) }).toEqual({ form, leaked: false });
         expect(out).toBe(redactor.redact(text));
       }),
-      { numRuns: Number(process.env.REDACT_RUNS ?? 200) },
+      // A fixed seed keeps CI deterministic; REDACT_SEED=random (and REDACT_RUNS) explore further by hand.
+      { numRuns: Number(process.env.REDACT_RUNS ?? 200), seed: process.env.REDACT_SEED === "random" ? undefined : 2026 },
     );
   });
 });
