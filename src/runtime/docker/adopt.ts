@@ -36,7 +36,7 @@ export async function adopt(ctx: DockerContext): Promise<AdoptResult> {
 }
 
 async function removeLeftovers(ctx: DockerContext, result: AdoptResult): Promise<void> {
-  for (const role of ["job", "extract"]) {
+  for (const role of ["job", "extract", "build-netns"]) {
     const infos = await ctx.docker.listContainers({
       all: true,
       filters: { label: [`${LABEL.managed}=true`, `${LABEL.role}=${role}`, ...ctx.own] },

@@ -16,10 +16,19 @@ export interface BuildOptions {
   docker: Dockerode;
   images: BaseImages;
   timeoutMs: number;
-  /** The network mode a build of the app runs with: `host`, or the app's build network (isolated mode). */
-  network: (appId: string) => Promise<string>;
+  /**
+   * The network mode a build of the app runs with: `host`, or (isolated mode) the namespace of a holder on the
+   * app's build network and the metadata sink; released when the build ends.
+   */
+  network: (appId: string) => Promise<{ mode: string; release(): Promise<void> }>;
   /** Extra labels on every image (tests use them for cleanup). */
   labels?: Record<string, string>;
+}
+
+function buildNetns(opts: BuildOptions, req: BuildRequest): Promise<{ mode: string; release(): Promise<void> }> {
+  return opts.network(req.appId).catch((err: Error) => {
+    throw new RuntimeError(`${req.component}: could not prepare the build's network: ${err.message}`, { component: req.component });
+  });
 }
 
 /** `image:` sources as a reference the engine understands. */
@@ -96,6 +105,7 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
   const ignoreFile = join(contextDir, ".dockerignore");
   const ignoreText = existsSync(ignoreFile) ? readFileSync(ignoreFile, "utf8") : undefined;
   if (ignoreText !== undefined) writeFileSync(ignoreFile, `${ignoreText}\n!${staging}\n!${staging}/**\n`);
+  let netns: { mode: string; release(): Promise<void> } | undefined;
   try {
     if (dockerfile) {
       dockerfileText = readFileSync(dockerfile, "utf8");
@@ -147,6 +157,7 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
       tail.push(line);
       req.log(line);
     });
+    netns = await buildNetns(opts, req);
     try {
       const stream = await opts.docker.buildImage(
         { context: contextDir, src: readdirSync(contextDir) },
@@ -155,7 +166,7 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
           dockerfile: `${staging}/Dockerfile`,
           nocache: req.noCache,
           buildargs,
-          networkmode: await opts.network(req.appId),
+          networkmode: netns.mode,
           rm: true,
           forcerm: true,
           abortSignal: signal,
@@ -192,6 +203,7 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
     }
     return { image: tag };
   } finally {
+    await netns?.release();
     rmSync(stagingPath, { recursive: true, force: true });
     if (ignoreText !== undefined) writeFileSync(ignoreFile, ignoreText);
   }

@@ -3,6 +3,7 @@ import type Dockerode from "dockerode";
 import type { RouterControl } from "../../router/router-contract.js";
 import type { NetworkMode } from "./container-spec.js";
 import type { Logger } from "./logger.js";
+import type { MetadataSink } from "./metadata-sink.js";
 import type { AppNetworks } from "./networks.js";
 import type { PrivatePorts } from "./private-ports.js";
 import type { RoutingTable } from "./routing.js";
@@ -22,6 +23,8 @@ export interface DockerContext {
   privatePorts: PrivatePorts;
   routing: RoutingTable;
   networks: AppNetworks;
+  /** Isolated mode: keeps app containers and builds from the cloud metadata address. */
+  sink: MetadataSink;
   /** The secrets each `${appId}\0${component}` was last rolled out with, for restarts. */
   secretsByComponent: Map<string, string[]>;
 }

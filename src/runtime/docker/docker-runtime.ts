@@ -16,6 +16,8 @@ import { DEFAULT_BASE_IMAGES, type BaseImages } from "./dockerfile.js";
 import { runJob } from "./jobs.js";
 import { remove, restart } from "./lifecycle.js";
 import type { Logger } from "./logger.js";
+import { LABEL } from "./labels.js";
+import { createMetadataSink } from "./metadata-sink.js";
 import { createAppNetworks } from "./networks.js";
 import { PrivatePorts } from "./private-ports.js";
 import { pruneImages } from "./prune-images.js";
@@ -73,10 +75,14 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
     privatePorts: new PrivatePorts(opts.privatePortBase ?? 20000, opts.privatePortCount ?? 10000, opts.log),
     routing: createRoutingTable(opts.router),
     networks: createAppNetworks(docker, opts.labels),
+    sink: createMetadataSink(docker),
     secretsByComponent: new Map(),
   };
   const appNetwork = (appId: string) => ctx.networks.ensure(appId);
-  const buildNetwork = (appId: string) => (opts.network === "host" ? Promise.resolve("host") : ctx.networks.ensureBuild(appId));
+  const buildNetwork = async (appId: string) =>
+    opts.network === "host"
+      ? { mode: "host", release: () => Promise.resolve() }
+      : ctx.sink.buildNetns(await ctx.networks.ensureBuild(appId), { ...opts.labels, [LABEL.app]: appId });
 
   return {
     name: "docker",
@@ -90,7 +96,7 @@ export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
       }
     },
     build: (req) => buildImage({ docker, images, timeoutMs: opts.buildTimeoutMs ?? 30 * 60_000, network: buildNetwork, labels: opts.labels }, req),
-    runJob: (req) => runJob({ docker, network: opts.network, appNetwork, labels: opts.labels }, req),
+    runJob: (req) => runJob({ docker, network: opts.network, appNetwork, sink: ctx.sink, labels: opts.labels }, req),
     rollout: (req) => rollout(ctx, req),
     restart: (req) => restart(ctx, req),
     remove: (appId, components) => remove(ctx, appId, components),

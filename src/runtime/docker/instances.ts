@@ -86,6 +86,7 @@ export async function startInstance(
   });
   const container = await ctx.docker.createContainer(spec);
   created.push(container);
+  if (ctx.network === "isolated") await ctx.sink.attach(container);
   const watch = new AbortController();
   const exited = (container.wait({ condition: "next-exit", abortSignal: watch.signal }) as Promise<{ StatusCode: number }>).then(
     (r) => ({ code: r.StatusCode }),

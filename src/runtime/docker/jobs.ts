@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import type Dockerode from "dockerode";
 import type { JobRequest, JobResult } from "../runtime.js";
 import { RuntimeError } from "../runtime.js";
+import type { MetadataSink } from "./metadata-sink.js";
 import { containerSpecFor, type NetworkMode } from "./container-spec.js";
 import { followOutput, removeContainer } from "./engine.js";
 import { dockerName } from "./labels.js";
@@ -15,6 +16,8 @@ export interface JobOptions {
   docker: Dockerode;
   network: NetworkMode;
   appNetwork?: (appId: string) => Promise<string>;
+  /** Isolated mode: joins the job's container to the metadata sink before it starts. */
+  sink?: MetadataSink;
   labels?: Record<string, string>;
 }
 
@@ -45,6 +48,7 @@ export async function runJob(o: JobOptions, req: JobRequest): Promise<JobResult>
     });
   }
   try {
+    if (o.network === "isolated") await o.sink?.attach(container);
     const stream = await container.attach({ stream: true, stdout: true, stderr: true, logs: true });
     const lines = redactedLines(redactor, (line) => {
       tail.push(line);

@@ -19,7 +19,8 @@ export const LABEL = {
   instance: "berth.instance",
 } as const;
 
-export type ContainerRole = "instance" | "job" | "extract" | "database";
+/** `build-netns`: the holder of a build's network namespace in isolated mode (metadata-sink.ts). */
+export type ContainerRole = "instance" | "job" | "extract" | "database" | "build-netns";
 
 /** Docker repository and tag characters only; lowercase, anything else becomes `-`. */
 export function dockerName(s: string): string {

@@ -35,7 +35,7 @@ describe.skipIf(dockerUnavailable())("buildImage on the real engine", () => {
   beforeAll(() => {
     const images = ensureTestImages();
     opts = {
-      network: () => Promise.resolve("host"),
+      network: () => Promise.resolve({ mode: "host", release: () => Promise.resolve() }),
       docker,
       images: { node: images.node, python: "unused", go: "unused" },
       timeoutMs: 60_000,

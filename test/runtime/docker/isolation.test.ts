@@ -10,6 +10,7 @@ import Dockerode from "dockerode";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { APP_CAPABILITIES } from "../../../src/runtime/docker/container-spec.js";
+import { SINK_NETWORK, SINK_SUBNET, sinkNetworkSpec } from "../../../src/runtime/docker/metadata-sink.js";
 import { createDockerRuntime, type DockerRuntime } from "../../../src/runtime/docker/docker-runtime.js";
 import { Router } from "../../../src/router/router.js";
 import type { RolloutRequest } from "../../../src/runtime/runtime.js";
@@ -98,7 +99,10 @@ describe.skipIf(dockerUnavailable())("isolated mode on the real engine", () => {
     const alpha = await instanceOf("alpha");
     const beta = await instanceOf("beta");
     expect(Object.keys(net.Containers ?? {}).sort()).toEqual([alpha.Id, beta.Id].sort());
-    expect(Object.keys(alpha.NetworkSettings.Networks)).toEqual([network]);
+    const sink = await docker.getNetwork(SINK_NETWORK).inspect();
+    expect(sink).toMatchObject({ Internal: true, IPAM: { Config: [{ Subnet: SINK_SUBNET }] }, Options: sinkNetworkSpec().Options });
+    expect(Object.keys(sink.Containers ?? {})).toEqual(expect.arrayContaining([alpha.Id, beta.Id]));
+    expect(Object.keys(alpha.NetworkSettings.Networks).sort()).toEqual([SINK_NETWORK, network].sort());
     expect(alpha.NetworkSettings.Networks[network]!.Aliases).toContain("alpha");
     expect(beta.NetworkSettings.Networks[network]!.Aliases).toContain("beta");
   });
@@ -128,16 +132,26 @@ describe.skipIf(dockerUnavailable())("isolated mode on the real engine", () => {
     expect(BigInt(`0x${capEff}`)).toBe(BigInt(bits));
   });
 
-  it("shares no network namespace with the host: no host listener is visible, the only route is the app network's", async () => {
+  it("shares no network namespace with the host: no host listener is visible, the default route is the app network's", async () => {
     const alpha = await instanceOf("alpha");
     const hostListeners = listening(execFileSync("cat", ["/proc/net/tcp"]).toString());
     const inside = listening(exec(alpha.Id, "cat /proc/net/tcp"));
     expect(hostListeners.size).toBeGreaterThan(0);
     expect([...inside].filter((port) => hostListeners.has(port))).toEqual([]);
-    const routes = exec(alpha.Id, "cat /proc/net/route").trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0]);
-    expect(new Set(routes)).toEqual(new Set(["eth0"]));
+    const routes = exec(alpha.Id, "ip -4 route").trim().split("\n").map((l) => l.trim());
+    expect(routes.filter((r) => r.startsWith("default"))).toEqual([expect.stringMatching(/^default via \S+ dev eth0/)]);
     const ifaces = exec(alpha.Id, "ls /sys/class/net").trim().split(/\s+/).sort();
-    expect(ifaces).toEqual(["eth0", "lo"]);
+    expect(ifaces).toEqual(["eth0", "eth1", "lo"]);
+  });
+
+  // A route lookup only: nothing is sent. The whole link-local range is on the sink's link, where no host has
+  // an address, so the metadata service is unreachable while every other address still leaves by eth0.
+  it("gives app containers no route to the cloud metadata address, and the host keeps its own", async () => {
+    const alpha = await instanceOf("alpha");
+    expect(exec(alpha.Id, "ip route get 169.254.169.254")).toMatch(/^169\.254\.169\.254 dev eth1 /);
+    expect(exec(alpha.Id, "ip route get 192.0.2.1")).toMatch(/via \S+ dev eth0/);
+    expect(execFileSync("ip", ["-4", "addr"]).toString()).not.toContain("169.254.0.1");
+    expect(execFileSync("ip", ["-4", "route"]).toString()).not.toContain(SINK_SUBNET);
   });
 
   it("runs a job on the app network, and a build on the app's build network, not the app's", async () => {
@@ -146,7 +160,7 @@ describe.skipIf(dockerUnavailable())("isolated mode on the real engine", () => {
       deploymentId: "d1",
       component: "migrate",
       image: busybox,
-      runCommand: "nslookup alpha >/dev/null && echo resolved",
+      runCommand: "nslookup alpha >/dev/null && echo resolved; ip route get 169.254.169.254",
       env: {},
       secrets: [],
       limits: { memory: 64 * 1024 * 1024, cpus: 0.25 },
@@ -157,11 +171,12 @@ describe.skipIf(dockerUnavailable())("isolated mode on the real engine", () => {
     });
     expect(job.exitCode).toBe(0);
     expect(job.logTail).toContain("resolved");
+    expect(job.logTail.join("\n")).toMatch(/169\.254\.169\.254 dev eth1 /);
 
     const source = mkdtempSync(join(tmpdir(), "berth-iso-src-"));
     dirs.push(source);
     // During the build, `alpha` must not resolve: the build network holds no instance of the app.
-    writeFileSync(join(source, "Dockerfile"), `FROM ${busybox}\nRUN if nslookup alpha >/dev/null 2>&1; then echo reached-alpha; else echo alpha-unknown; fi\n`);
+    writeFileSync(join(source, "Dockerfile"), `FROM ${busybox}\nRUN if nslookup alpha >/dev/null 2>&1; then echo reached-alpha; else echo alpha-unknown; fi; ip route get 169.254.169.254\n`);
     const built = await runtime.build({
       appId,
       deploymentId: "d1",
@@ -177,6 +192,9 @@ describe.skipIf(dockerUnavailable())("isolated mode on the real engine", () => {
     });
     expect(built.image).toBeTruthy();
     expect(buildLines.join("\n")).toContain("alpha-unknown");
+    // The build ran in a holder's namespace on the build network and the sink; the holder is gone with the build.
+    expect(buildLines.join("\n")).toMatch(/169\.254\.169\.254 dev eth1 /);
+    expect(await docker.listContainers({ all: true, filters: { label: ["berth.role=build-netns", `berth.app=${appId}`] } })).toEqual([]);
     const buildNet = await docker.getNetwork(`${network}-build`).inspect();
     expect(buildNet).toMatchObject({ Driver: "bridge", Internal: false, Labels: { "berth.app": appId } });
   }, 120_000);
