@@ -52,6 +52,7 @@ describe.skipIf(skip)("Berth's container image, run as the README says", { timeo
   let fake: FakeGitHub;
   let port: number;
   let routerPort: number;
+  let appUrl: string;
 
   const logs = () => {
     const out = spawnSync("docker", ["logs", "--tail", "80", container], { encoding: "utf8" });
@@ -63,6 +64,16 @@ describe.skipIf(skip)("Berth's container image, run as the README says", { timeo
     OOMKilled: boolean;
     Health?: { Status: string };
   };
+
+  async function healthy(): Promise<void> {
+    await until("Berth's container to be healthy", 60_000, () => {
+      const s = state();
+      if (!s.Running) throw new Error(`Berth's container exited (${s.ExitCode})`);
+      return s.Health?.Status === "healthy" ? true : undefined;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${logs()}`);
+    });
+  }
 
   beforeAll(async () => {
     const image = (berthImage() as { image: string }).image;
@@ -91,13 +102,7 @@ describe.skipIf(skip)("Berth's container image, run as the README says", { timeo
     const group = String(statSync(SOCKET).gid);
     docker(["run", "-d", "--name", container, "--network", "host", "--stop-timeout", "45", "--health-interval", "1s",
       "-v", `${volume}:/data`, "-v", `${SOCKET}:${SOCKET}`, "--group-add", group, "--env-file", env, image]);
-    await until("Berth's container to be healthy", 60_000, () => {
-      const s = state();
-      if (!s.Running) throw new Error(`Berth's container exited (${s.ExitCode}):\n${logs()}`);
-      return s.Health?.Status === "healthy" ? true : undefined;
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}\n${logs()}`);
-    });
+    await healthy();
   }, 120_000);
 
   afterAll(async () => {
@@ -140,6 +145,7 @@ describe.skipIf(skip)("Berth's container image, run as the README says", { timeo
     const last = deployment.statuses.at(-1)!;
     expect(last.state, logs()).toBe("success");
     expect(last.environmentUrl).toBe(`http://${name}.localhost:${routerPort}`);
+    appUrl = last.environmentUrl;
     const reply = await getPublicUrl(last.environmentUrl);
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body)).toMatchObject({ version: "v2", greeting: "hello from berth" });
@@ -160,5 +166,13 @@ describe.skipIf(skip)("Berth's container image, run as the README says", { timeo
     expect(s.Running).toBe(false);
     expect(s.ExitCode, logs()).toBe(0);
     expect(logs()).toMatch(/"signal":"SIGTERM".*"msg":"stopping"|"msg":"stopping".*"signal":"SIGTERM"/);
+  });
+
+  it("started again on the same volume, adopts the running instance and the app still answers", async () => {
+    docker(["start", container]);
+    await healthy();
+    const reply = await getPublicUrl(appUrl);
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ version: "v2" });
   });
 });
