@@ -93,6 +93,8 @@ describe.skipIf(skip)("Berth's container image, run as the README says", { timeo
         GHE_PROTOCOL: "http",
         PORT: String(port),
         BERTH_ROUTER_PORT: String(routerPort),
+        // The default on a server with more than two cores: node as PID 1 must stop its router workers too.
+        BERTH_ROUTER_WORKERS: "1",
         BERTH_DOCKER_NETWORK: "host",
         BERTH_INSTANCE: name,
         BERTH_CATCH_UP_INTERVAL: "off",
@@ -122,6 +124,7 @@ describe.skipIf(skip)("Berth's container image, run as the README says", { timeo
     const data = docker(["exec", container, "ls", "-ln", "/data"]);
     expect(data).toMatch(/1000\s+1000\s+\d+.*berth\.sqlite/);
     expect(docker(["inspect", "--format", "{{json .Config.Healthcheck.Test}}", container])).toContain("/app/bin/healthcheck.js");
+    expect(logs()).toMatch(/"workers":1.*"msg":"router listening"/);
   });
 
   it("deploys a signed push and the app answers at its URL from the host", async () => {
@@ -166,6 +169,7 @@ describe.skipIf(skip)("Berth's container image, run as the README says", { timeo
     expect(s.Running).toBe(false);
     expect(s.ExitCode, logs()).toBe(0);
     expect(logs()).toMatch(/"signal":"SIGTERM".*"msg":"stopping"|"msg":"stopping".*"signal":"SIGTERM"/);
+    expect(logs()).not.toMatch(/abandoned/);
   });
 
   it("started again on the same volume, adopts the running instance and the app still answers", async () => {
