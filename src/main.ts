@@ -13,6 +13,7 @@ import type { AppsPort, SpecParser } from "./core/ports.js";
 import { createRedactor } from "./core/redact.js";
 import { CheckRunReporter } from "./github/check-run-reporter.js";
 import { CommandResultReporter } from "./github/command-result-reporter.js";
+import { resumeReports } from "./github/resume-reports.js";
 import { DeploymentReporter } from "./github/deployment-reporter.js";
 import { createBerthOctokit } from "./github/octokit.js";
 import { PreviewCommentReporter } from "./github/preview-comment-reporter.js";
@@ -147,8 +148,10 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
   const checkRuns = new CheckRunReporter({ ...reporterOptions, readLog: (id, step) => pipeline.readLogs(id, step) });
   const previews = new PreviewCommentReporter(reporterOptions);
   const results = new CommandResultReporter({ ...reporterOptions, getDeployment: (id) => pipeline.getDeployment(id) });
-  const reporters = [checkRuns, new DeploymentReporter(reporterOptions), previews, results];
+  const deployments = new DeploymentReporter(reporterOptions);
+  const reporters = [checkRuns, deployments, previews, results];
   const unsubscribe = reporters.map((r) => pipeline.on(r.onEvent));
+  resumeReports(store, [checkRuns, deployments], log).catch((err: unknown) => log.warn({ err }, "could not resume GitHub reports"));
 
   const apps: AppsPort = { list: async (o) => store.apps.list(o), remove: (id, reason) => store.apps.remove(id, reason) };
   const parseSpec: SpecParser = specParser.parse;

@@ -34,6 +34,8 @@ const LOG_LINES_KEPT = 60;
 const FINAL = new Set(["ACTIVE", "ERROR", "CANCELED", "SUPERSEDED"]);
 
 export const checkRunKey = (deploymentId: string) => `github:check-run:${deploymentId}`;
+/** Set once GitHub accepted the run's completion: a Berth stopped before that completes it at its next start. */
+export const checkRunDoneKey = (deploymentId: string) => `github:check-run-done:${deploymentId}`;
 
 interface Tracked {
   deployment: DeploymentRecord;
@@ -85,6 +87,18 @@ export class CheckRunReporter {
     if (deployment.phase === "ACTIVE") tracked.wasActive = true;
     this.#queue.push(deployment.id, deployment.id, { urgent: FINAL.has(deployment.phase) || event.type === "deployment.created" });
   };
+
+  /**
+   * At start: a deployment that ended while the last Berth was stopping (or crashed) before GitHub accepted
+   * the completion is completed now.
+   */
+  async resume(deployment: DeploymentRecord): Promise<void> {
+    if (!FINAL.has(deployment.phase) || (await this.#o.state.get(checkRunDoneKey(deployment.id)))) return;
+    // A superseded deployment with a URL went live first; its run stays green.
+    const wasActive = deployment.phase === "ACTIVE" || (deployment.phase === "SUPERSEDED" && Boolean(deployment.url));
+    this.#tracked.set(deployment.id, { deployment, wasActive, completed: false, logs: new Map() });
+    this.#queue.push(deployment.id, deployment.id, { urgent: true });
+  }
 
   idle(): Promise<void> {
     return this.#queue.idle();
@@ -156,6 +170,7 @@ export class CheckRunReporter {
       }
     });
     if (body.status === "completed") {
+      await this.#o.state.set(checkRunDoneKey(id), true);
       tracked.completed = true;
       // Keep the record only while it can still change; a completed run is never touched again.
       this.#tracked.delete(id);

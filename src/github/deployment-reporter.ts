@@ -11,6 +11,8 @@ import { splitRepository } from "./repository.js";
 export type DeploymentState = "queued" | "in_progress" | "success" | "failure" | "error" | "inactive";
 
 export const githubDeploymentKey = (deploymentId: string) => `github:deployment:${deploymentId}`;
+/** The last status GitHub accepted for a deployment, so a restarted Berth sends only what is missing. */
+export const deploymentStateKey = (deploymentId: string) => `github:deployment-state:${deploymentId}`;
 export const environmentKey = (app: AppKey) =>
   `github:environment:${app.installationId}/${app.repository}/${app.environment}`;
 
@@ -98,6 +100,19 @@ export class DeploymentReporter {
     this.#queue.push(deployment.id, { kind: "status", deploymentId: deployment.id }, { urgent: true });
   };
 
+  /** At start: sends the final status a stopped (or crashed) Berth did not get GitHub to accept. */
+  async resume(deployment: DeploymentRecord): Promise<void> {
+    // A successor that went live already marked a superseded one inactive.
+    if (deployment.phase === "SUPERSEDED" && deployment.url) return;
+    const state = deploymentStateOf(deployment.phase, deployment.phase === "ACTIVE");
+    if (state === "queued" || state === "in_progress") return;
+    const sent = (await this.#o.state.get(deploymentStateKey(deployment.id))) as DeploymentState | null | undefined;
+    if (sent === state) return;
+    if (sent) this.#sent.set(deployment.id, sent);
+    this.#latest.set(deployment.id, { deployment, wasActive: deployment.phase === "ACTIVE" });
+    this.#queue.push(deployment.id, { kind: "status", deploymentId: deployment.id }, { urgent: true });
+  }
+
   idle(): Promise<void> {
     return this.#queue.idle();
   }
@@ -151,6 +166,7 @@ export class DeploymentReporter {
           ...(details ? { log_url: details } : {}),
         });
         this.#sent.set(id, step);
+        await this.#o.state.set(deploymentStateKey(id), step);
       }
       if (state === "success") {
         const envKey = environmentKey(app);
