@@ -18,7 +18,7 @@ function docker(args: string[], input?: Buffer): string {
   return execFileSync("docker", args, { input, stdio: input ? ["pipe", "pipe", "pipe"] : "pipe" }).toString();
 }
 
-function imageExists(ref: string): boolean {
+export function imageExists(ref: string): boolean {
   try {
     docker(["image", "inspect", "--format", "{{.Id}}", ref]);
     return true;
@@ -27,7 +27,7 @@ function imageExists(ref: string): boolean {
   }
 }
 
-function addBusybox(root: string): void {
+export function addBusybox(root: string): void {
   mkdirSync(join(root, "bin"), { recursive: true });
   copyFileSync(BUSYBOX, join(root, "bin/busybox"));
   chmodSync(join(root, "bin/busybox"), 0o755);
@@ -70,7 +70,7 @@ function importImage(ref: string, fill: (root: string) => void): void {
   }
 }
 
-function withLock<T>(fn: () => T): T {
+export function withLock<T>(fn: () => T): T {
   const lock = join(tmpdir(), "berth-test-images.lock");
   const deadline = Date.now() + 120_000;
   for (;;) {

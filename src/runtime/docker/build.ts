@@ -136,7 +136,7 @@ export async function buildImage(opts: BuildOptions, req: BuildRequest): Promise
       dockerfileText = text;
       if (usesBuildEnv(facts)) writeFileSync(join(stagingPath, "build-env"), buildEnvFile(req.buildEnv), { mode: 0o600 });
       if (req.kind === "static_site") labels[LABEL.siteOutput] = SITE_ROOT;
-      req.log(`no dockerfile_path: generated a ${facts.language} build`);
+      req.log(`no dockerfile_path: generated a ${facts.language} build${facts.decidedBy ? ` (${facts.decidedBy} found)` : ""}`);
     }
 
     if (req.kind === "static_site") {

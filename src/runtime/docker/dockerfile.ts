@@ -25,6 +25,8 @@ type Language = "node" | "python" | "go" | "static";
 /** What the generator needs to know about a source directory; read by `detectProject`. */
 export interface ProjectFacts {
   language: Language;
+  /** The file that decided the language (static sites: the output directory found, if any). */
+  decidedBy?: string;
   /** Node: lock files present and whether package.json has dependencies and a build script. */
   lockFile?: "package-lock.json" | "npm-shrinkwrap.json" | "yarn.lock" | "pnpm-lock.yaml";
   hasDependencies?: boolean;
@@ -74,20 +76,26 @@ export function detectProject(contextDir: string, kind: ComponentKind, component
     const lockFile = (["package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml"] as const).find(has);
     return {
       language: "node",
+      decidedBy: "package.json",
       lockFile,
       hasDependencies: Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).length > 0,
       hasBuildScript: typeof pkg.scripts?.build === "string",
     };
   }
   if (has("requirements.txt") || has("pyproject.toml")) {
+    const manifest = has("requirements.txt") ? "requirements.txt" : "pyproject.toml";
     return {
       language: "python",
-      pythonManifest: has("requirements.txt") ? "requirements.txt" : "pyproject.toml",
+      decidedBy: manifest,
+      pythonManifest: manifest,
       procfile: has("Procfile") ? parseProcfile(readFileSync(join(contextDir, "Procfile"), "utf8")) : undefined,
     };
   }
-  if (has("go.mod")) return { language: "go", hasGoSum: has("go.sum") };
-  if (kind === "static_site") return { language: "static", staticDirFound: STATIC_OUTPUT_DIRS.find(has) };
+  if (has("go.mod")) return { language: "go", decidedBy: "go.mod", hasGoSum: has("go.sum") };
+  if (kind === "static_site") {
+    const found = STATIC_OUTPUT_DIRS.find(has);
+    return { language: "static", staticDirFound: found, ...(found ? { decidedBy: `${found}/` } : {}) };
+  }
   throw new RuntimeError(
     `${component}: no Dockerfile and no package.json, requirements.txt, pyproject.toml or go.mod in source_dir; ` +
       `add a Dockerfile and set dockerfile_path`,
@@ -135,7 +143,9 @@ export function generateDockerfile(facts: ProjectFacts, o: GenerateOptions): str
     case "python": {
       buildStage(o.images.python);
       const venv = "ENV VIRTUAL_ENV=/app/.venv PATH=/app/.venv/bin:$PATH";
-      lines.push(venv, "RUN python -m venv /app/.venv");
+      // The venv sees the base image's own packages: a base image an operator prepared with dependencies
+      // satisfies requirements without a package index (offline builds), and the official image adds none.
+      lines.push(venv, "RUN python -m venv --system-site-packages /app/.venv");
       if (facts.pythonManifest === "requirements.txt") {
         lines.push("COPY requirements.txt /app/", withEnv("pip install --no-cache-dir -r requirements.txt"));
         copySource();

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildEnvFile, detectProject, generateDockerfile, type GenerateOptions } from "../../../src/runtime/docker/dockerfile.js";
 
@@ -18,7 +18,10 @@ afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force
 function dir(files: Record<string, string>): string {
   const d = mkdtempSync(join(tmpdir(), "berth-detect-"));
   dirs.push(d);
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(d, name), text);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(d, name)), { recursive: true });
+    writeFileSync(join(d, name), text);
+  }
   return d;
 }
 
@@ -26,17 +29,20 @@ describe("detectProject", () => {
   it("recognises Node, Python, Go and plain static sites", () => {
     expect(detectProject(dir({ "package.json": '{"dependencies":{"x":"1"},"scripts":{"build":"tsc"}}', "package-lock.json": "{}" }), "service", "web")).toEqual({
       language: "node",
+      decidedBy: "package.json",
       lockFile: "package-lock.json",
       hasDependencies: true,
       hasBuildScript: true,
     });
     expect(detectProject(dir({ "requirements.txt": "flask\n", Procfile: "web: gunicorn app:app\nworker: celery\n" }), "service", "web")).toEqual({
       language: "python",
+      decidedBy: "requirements.txt",
       pythonManifest: "requirements.txt",
       procfile: { web: "gunicorn app:app", worker: "celery" },
     });
-    expect(detectProject(dir({ "go.mod": "module x\n" }), "service", "web")).toEqual({ language: "go", hasGoSum: false });
+    expect(detectProject(dir({ "go.mod": "module x\n" }), "service", "web")).toEqual({ language: "go", decidedBy: "go.mod", hasGoSum: false });
     expect(detectProject(dir({ "index.html": "" }), "static_site", "www")).toEqual({ language: "static", staticDirFound: undefined });
+    expect(detectProject(dir({ "public/index.html": "" }), "static_site", "www")).toEqual({ language: "static", staticDirFound: "public", decidedBy: "public/" });
   });
 
   it("says what to add when nothing is recognised", () => {
