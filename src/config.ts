@@ -1,6 +1,7 @@
 // Berth's configuration: a pure function of an environment (plus a file reader for PRIVATE_KEY_PATH),
 // validated with zod at start. Every problem names the variable to set, so a wrong deployment fails in one
 // go with a message an operator can act on.
+import { createPrivateKey } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -54,12 +55,13 @@ const positiveInt = (fallback: number) =>
       return n;
     });
 
+// Decimal digits only: Number() would read `0x10` as 16 and `1e3` as 1000.
 const port = (fallback: number) =>
   z
     .string()
     .default(String(fallback))
     .transform((v, ctx) => {
-      const n = Number(v);
+      const n = /^\d{1,5}$/.test(v.trim()) ? Number(v) : Number.NaN;
       if (!Number.isInteger(n) || n < 0 || n > 65535) {
         ctx.addIssue({ code: "custom", message: `must be a port number (0-65535), got "${v}"` });
         return z.NEVER;
@@ -357,6 +359,17 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
 
 const PEM = /-----BEGIN (RSA )?PRIVATE KEY-----[\s\S]+-----END (RSA )?PRIVATE KEY-----/;
 
+/** The key itself, once OpenSSL can read it: a damaged key fails here, naming the variable, not at the first webhook. */
+function parsedKey(key: string, problem: string): string {
+  try {
+    createPrivateKey(key);
+  } catch (err) {
+    const reason = (err as Error).message.replace(/^error:[0-9A-F]+:/, "");
+    throw new Error(`${problem} (${reason}): use the .pem file GitHub generated for the app, whole and unchanged`);
+  }
+  return key;
+}
+
 /** PRIVATE_KEY as PEM (literal `\n` allowed, as .env files store it) or base64 of the PEM; else PRIVATE_KEY_PATH. */
 function readPrivateKey(
   env: Record<string, string | undefined>,
@@ -369,7 +382,7 @@ function readPrivateKey(
     if (!PEM.test(key)) {
       throw new Error("is not a PEM private key (paste the whole .pem file, or its base64, or use PRIVATE_KEY_PATH)");
     }
-    return key;
+    return parsedKey(key, "looks like a PEM private key but is not one");
   }
   if (env.PRIVATE_KEY_PATH !== undefined) {
     const path = resolve(cwd, env.PRIVATE_KEY_PATH);
@@ -380,7 +393,7 @@ function readPrivateKey(
       throw new Error(`cannot read ${path}: ${(err as Error).message}`);
     }
     if (!PEM.test(key)) throw new Error(`${path} does not hold a PEM private key`);
-    return key;
+    return parsedKey(key, `${path} looks like a PEM private key but is not one`);
   }
   return undefined;
 }

@@ -40,6 +40,7 @@ import { addOperatorPages } from "./server/operator-pages.js";
 import { readOperatorToken } from "./server/operator-token.js";
 import { createRootWebhookHandler } from "./server/root-webhook.js";
 import { withWebhookGuard } from "./server/webhook-guard.js";
+import { describeStartupFailure, preflight } from "./startup/preflight.js";
 import { runShutdown, SHUTDOWN_MARGIN_MS, type ShutdownPlan } from "./shutdown.js";
 import { createStore, type SqlStore } from "./store/index.js";
 import { registerHandlers } from "./webhooks/index.js";
@@ -312,6 +313,7 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
+  await preflight(config, process.env);
   const log = pino({ level: config.logLevel, name: "berth", redact: CREDENTIAL_LOG_PATHS });
   if (!config.github) return serveManifestFlow(config, log);
   let databases: DatabasesConfig;
@@ -326,8 +328,6 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (err) {
-  // A port in use, an unreachable database, a Docker engine that is not there: say it in one line first.
-  console.error(`Berth could not start: ${(err as Error).message}`);
-  console.error(err);
+  console.error(describeStartupFailure(err, process.env.LOG_LEVEL));
   process.exit(1);
 }

@@ -185,6 +185,19 @@ describe("readConfig", () => {
     expect(problemsOf(() => readConfig({ PRIVATE_KEY: pem, WEBHOOK_SECRET: "x" })).map((p) => p.variable)).toEqual(["APP_ID"]);
   });
 
+  it("refuses a PRIVATE_KEY that looks like PEM but is not a key, naming the variable", () => {
+    const fake = "-----BEGIN RSA PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END RSA PRIVATE KEY-----\n";
+    const [problem] = problemsOf(() => readConfig({ APP_ID: "1", PRIVATE_KEY: fake, WEBHOOK_SECRET: "x" }));
+    expect(problem).toEqual({ variable: "PRIVATE_KEY", message: expect.stringMatching(/^looks like a PEM private key but is not one \(.+\): use the \.pem file/) });
+    const [fromPath] = problemsOf(() => readConfig({ APP_ID: "1", PRIVATE_KEY_PATH: "/k.pem", WEBHOOK_SECRET: "x" }, { readFile: () => fake }));
+    expect(fromPath).toEqual({ variable: "PRIVATE_KEY_PATH", message: expect.stringContaining("/k.pem looks like a PEM private key but is not one") });
+  });
+
+  it.each(["0x10", "1e3", "80.0", " 3000x", "-1"])("refuses PORT=%s: ports are decimal", (value) => {
+    expect(problemsOf(() => readConfig({ PORT: value }))).toEqual([{ variable: "PORT", message: `must be a port number (0-65535), got "${value}"` }]);
+    expect(problemsOf(() => readConfig({ BERTH_ROUTER_PORT: value }))[0]?.variable).toBe("BERTH_ROUTER_PORT");
+  });
+
   it("reports an unreadable PRIVATE_KEY_PATH with the path", () => {
     const problems = problemsOf(() =>
       readConfig({ APP_ID: "1", PRIVATE_KEY_PATH: "/nope.pem", WEBHOOK_SECRET: "x" }, { readFile: () => { throw new Error("ENOENT"); } }),
