@@ -128,6 +128,7 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be a host name (and optional port), without a scheme or path")
     .optional(),
   GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
+  GH_ORG: z.string().regex(/^[A-Za-z0-9-]+$/, "must be an organization's login, as in github.com/<org>").optional(),
   HOST: z.string().min(1).optional(),
   PORT: port(3000),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
@@ -211,6 +212,8 @@ export interface Config {
   githubApiUrl: string;
   /** Web root, for links: `https://github.com` or the Enterprise host. */
   githubWebUrl: string;
+  /** Setup mode registers the app on this organization rather than the user's account. */
+  githubOrg?: string;
   host?: string;
   port: number;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
@@ -318,6 +321,7 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     github,
     githubApiUrl: e.GHE_HOST ? `${webHost}/api/v3` : "https://api.github.com",
     githubWebUrl: webHost,
+    githubOrg: e.GH_ORG,
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,

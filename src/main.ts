@@ -315,7 +315,10 @@ async function main(): Promise<void> {
   }
   await preflight(config, process.env);
   const log = pino({ level: config.logLevel, name: "berth", redact: CREDENTIAL_LOG_PATHS });
-  if (!config.github) return serveManifestFlow(config, log);
+  if (!config.github) {
+    await serveManifestFlow(config, log, { cwd, org: config.githubOrg });
+    return;
+  }
   let databases: DatabasesConfig;
   try {
     databases = readDatabasesConfig(process.env);

@@ -21,6 +21,7 @@ describe("readConfig", () => {
       github: null,
       githubApiUrl: "https://api.github.com",
       githubWebUrl: "https://github.com",
+      githubOrg: undefined,
       host: undefined,
       port: 3000,
       logLevel: "info",
