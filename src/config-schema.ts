@@ -134,6 +134,10 @@ export const envSchema = z.object({
     .describe("Least severe log level written; health probes are logged at `debug`."),
   LOG_FORMAT: z.enum(["json", "pretty"]).optional()
     .describe("`json` (one object per line, for log shipping) or `pretty` (for people). Unset: `pretty` when standard output is a terminal and NODE_ENV is not `production`, else `json`."),
+  NODE_ENV: z
+    .string()
+    .optional()
+    .describe("`production`: no registration page (Berth exits and names the credentials to set), and JSON logs unless LOG_FORMAT says otherwise."),
   WEBHOOK_PROXY_URL: url.optional()
     .describe("A webhook proxy channel (e.g. `https://smee.io/<channel>`) Berth reads deliveries from, for a machine GitHub cannot reach. Setup mode writes it when it creates one."),
   DATABASE_URL: z

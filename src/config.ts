@@ -35,6 +35,8 @@ export interface Config {
   host?: string;
   port: number;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+  /** LOG_FORMAT; unset: pretty for a person at a terminal (not in production), JSON lines otherwise. */
+  logFormat: "json" | "pretty";
   webhookProxyUrl?: string;
   databaseUrl?: string;
   dataDir: string;
@@ -86,6 +88,8 @@ export interface Config {
 export interface ReadConfigOptions {
   cwd?: string;
   readFile?: (path: string) => string;
+  /** Whether standard output is a terminal (decides LOG_FORMAT's default). */
+  stdoutIsTTY?: boolean;
 }
 
 export function readConfig(env: Record<string, string | undefined>, options: ReadConfigOptions = {}): Config {
@@ -143,6 +147,7 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (options.stdoutIsTTY && present.NODE_ENV !== "production" ? "pretty" : "json"),
     webhookProxyUrl: e.WEBHOOK_PROXY_URL,
     databaseUrl: e.DATABASE_URL,
     dataDir: resolve(cwd, e.BERTH_DATA_DIR),

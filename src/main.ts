@@ -3,7 +3,7 @@
 // servers, and take them down in reverse order on SIGINT/SIGTERM. Wiring only: every part lives in its room.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { Probot, Server, type ApplicationFunctionOptions } from "probot";
 import type { DatabaseBindings } from "./app-spec/index.js";
@@ -40,6 +40,7 @@ import { addOperatorPages } from "./server/operator-pages.js";
 import { readOperatorToken } from "./server/operator-token.js";
 import { createRootWebhookHandler } from "./server/root-webhook.js";
 import { withWebhookGuard } from "./server/webhook-guard.js";
+import { createLogger } from "./startup/logger.js";
 import { describeStartupFailure, preflight } from "./startup/preflight.js";
 import { runShutdown, SHUTDOWN_MARGIN_MS, type ShutdownPlan } from "./shutdown.js";
 import { createStore, type SqlStore } from "./store/index.js";
@@ -308,13 +309,13 @@ async function main(): Promise<void> {
   loadDotEnv(cwd);
   let config: Config;
   try {
-    config = readConfig(process.env, { cwd: resolve(cwd) });
+    config = readConfig(process.env, { cwd: resolve(cwd), stdoutIsTTY: process.stdout.isTTY });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
   await preflight(config, process.env);
-  const log = pino({ level: config.logLevel, name: "berth", redact: CREDENTIAL_LOG_PATHS });
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, redact: CREDENTIAL_LOG_PATHS });
   if (!config.github) {
     await serveManifestFlow(config, log, { cwd, org: config.githubOrg });
     return;

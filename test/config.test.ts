@@ -25,6 +25,7 @@ describe("readConfig", () => {
       host: undefined,
       port: 3000,
       logLevel: "info",
+      logFormat: "json",
       webhookProxyUrl: undefined,
       databaseUrl: undefined,
       dataDir: "/srv/berth/.berth",
@@ -53,6 +54,15 @@ describe("readConfig", () => {
       retentionIntervalMs: 3_600_000,
       previewSecrets: [],
     });
+  });
+
+  it("logs JSON lines unless LOG_FORMAT says otherwise or a person reads a terminal outside production", () => {
+    expect(readConfig({}).logFormat).toBe("json");
+    expect(readConfig({}, { stdoutIsTTY: true }).logFormat).toBe("pretty");
+    expect(readConfig({ NODE_ENV: "production" }, { stdoutIsTTY: true }).logFormat).toBe("json");
+    expect(readConfig({ LOG_FORMAT: "pretty" }).logFormat).toBe("pretty");
+    expect(readConfig({ LOG_FORMAT: "json" }, { stdoutIsTTY: true }).logFormat).toBe("json");
+    expect(problemsOf(() => readConfig({ LOG_FORMAT: "fancy" }))[0]?.variable).toBe("LOG_FORMAT");
   });
 
   it("reads the retention settings", () => {
