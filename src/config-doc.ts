@@ -1,5 +1,5 @@
-// docs/configuration.md, rendered from the environment schema (config-schema.ts) so the reference cannot drift:
-// `npm run docs:config` writes it, and a test fails when the committed file differs.
+// docs/configuration.md and .env.example, rendered from the environment schema (config-schema.ts) so neither can
+// drift: `npm run docs:config` writes them, and a test fails when a committed file differs.
 import { z } from "zod";
 import { envSchema } from "./config-schema.js";
 
@@ -60,6 +60,43 @@ export function renderConfigDoc(): string {
     "| Variable | Default | What it does |",
     "|---|---|---|",
     ...rows,
+    "",
+  ].join("\n");
+}
+
+/** Wraps a description into `# ` comment lines of at most 100 characters. */
+function commentLines(text: string): string[] {
+  const lines: string[] = [];
+  let current = "#";
+  for (const word of text.replace(/`/g, "").split(/\s+/)) {
+    if (current.length + word.length + 1 > 100) {
+      lines.push(current);
+      current = "#";
+    }
+    current += ` ${word}`;
+  }
+  return [...lines, current];
+}
+
+/** Every variable commented out, with its default: copy to `.env` and uncomment what you set. */
+export function renderEnvExample(): string {
+  const blocks = Object.entries(envSchema.shape).map(([name, schema]) => {
+    const meta = z.globalRegistry.get(schema);
+    // A default that depends on the machine (the router's processes) is described, not written.
+    const shown = typeof meta?.shownDefault === "string" ? meta.shownDefault : undefined;
+    const value = shown === undefined ? rawDefault(schema) : undefined;
+    const text = `${meta?.description ?? ""}${shown ? ` Default: ${shown}.` : ""}`;
+    return [...commentLines(text), `# ${name}=${value === undefined ? "" : String(value)}`].join("\n");
+  });
+  return [
+    "# Berth's settings: copy to .env and uncomment what you set (the environment wins over .env).",
+    "# Generated from src/config-schema.ts by `npm run docs:config`; docs/configuration.md explains each.",
+    "",
+    blocks.join("\n\n"),
+    "",
+    "# Apps' external databases: BERTH_DATABASES (JSON) or BERTH_DATABASES_FILE, see docs/docker-runtime.md.",
+    "# BERTH_DATABASES=",
+    "# BERTH_DATABASES_FILE=",
     "",
   ].join("\n");
 }
