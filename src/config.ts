@@ -1,21 +1,12 @@
 // Berth's configuration: a pure function of an environment (plus a file reader for PRIVATE_KEY_PATH),
-// validated with zod at start. Every problem names the variable to set, so a wrong deployment fails in one
-// go with a message an operator can act on.
-import { availableParallelism } from "node:os";
+// validated with zod at start (config-schema.ts). Every problem names the variable to set, so a wrong
+// deployment fails in one go with a message an operator can act on.
+import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { z } from "zod";
-import { ALL_INSTANCE_SIZE_SLUGS } from "./app-spec/instance-sizes.js";
+import { envSchema } from "./config-schema.js";
 
-/**
- * One router process per core but one (left to Berth itself, the apps and the engine), at most four; on a
- * machine of one or two cores none: a worker process costs about 52 MB of memory for about 7% more throughput
- * there (docs/benchmarks.md), and small servers are where memory is short. More processes than spare cores
- * only split the load into smaller batches.
- */
-export function defaultRouterWorkers(cores = availableParallelism()): number {
-  return cores <= 2 ? 0 : Math.min(cores - 1, 4);
-}
+export { defaultRouterWorkers, parseDuration } from "./config-schema.js";
 
 export class ConfigError extends Error {
   constructor(readonly problems: { variable: string; message: string }[]) {
@@ -25,176 +16,6 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
-
-const UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** `500ms`, `30s`, `5m`, `1h`, `14d`, or a bare number of seconds; `0` or `off` disables. */
-export function parseDuration(text: string): number {
-  const trimmed = text.trim().toLowerCase();
-  if (trimmed === "off" || trimmed === "0") return 0;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(trimmed);
-  if (!match) throw new Error(`"${text}" is not a duration (write e.g. 30s, 5m, 1h, 14d, or off)`);
-  return Math.round(Number(match[1]) * UNITS_MS[(match[2] ?? "s") as keyof typeof UNITS_MS]);
-}
-
-const boolean = z
-  .enum(["true", "false", "1", "0", "yes", "no", "on", "off", ""])
-  .transform((v) => ["true", "1", "yes", "on"].includes(v));
-
-const positiveInt = (fallback: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .transform((v, ctx) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) {
-        ctx.addIssue({ code: "custom", message: `must be a positive integer, got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
-
-const port = (fallback: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .transform((v, ctx) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) {
-        ctx.addIssue({ code: "custom", message: `must be a port number (0-65535), got "${v}"` });
-        return z.NEVER;
-      }
-      return n;
-    });
-
-const BYTE_UNITS = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 } as const;
-
-/** A size such as `16g`, `512MiB` or `2GB` (binary units) in bytes. */
-const byteSize = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      const match = /^(\d+(?:\.\d+)?)\s*([kmgt])(?:i?b)?$/i.exec(v.trim());
-      if (!match) {
-        ctx.addIssue({ code: "custom", message: `must be a size such as 16g or 512m, got "${v}"` });
-        return z.NEVER;
-      }
-      return Math.round(Number(match[1]) * BYTE_UNITS[match[2]!.toLowerCase() as keyof typeof BYTE_UNITS]);
-    });
-
-const url = z.url({ protocol: /^(https?|wss?)$/, error: "must be an absolute http(s) URL" });
-
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((v, ctx) => {
-      try {
-        return parseDuration(v);
-      } catch (err) {
-        ctx.addIssue({ code: "custom", message: (err as Error).message });
-        return z.NEVER;
-      }
-    });
-
-const REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
-
-/** `owner/name, owner/other`: each entry a repository, written as GitHub shows it (case does not matter). */
-const repositoryList = z
-  .string()
-  .default("")
-  .transform((v, ctx) => {
-    const entries = v.split(",").map((e) => e.trim()).filter((e) => e !== "");
-    const wrong = entries.filter((e) => !REPOSITORY.test(e));
-    if (wrong.length > 0) {
-      ctx.addIssue({ code: "custom", message: `must be a comma-separated list of owner/name repositories, got ${wrong.map((w) => `"${w}"`).join(", ")}` });
-      return z.NEVER;
-    }
-    return entries;
-  });
-
-const envSchema = z.object({
-  APP_ID: z
-    .string()
-    .regex(/^\d+$/, "must be the numeric App ID shown on the GitHub App's settings page")
-    .transform(Number)
-    .optional(),
-  WEBHOOK_SECRET: z.string().min(1).optional(),
-  GHE_HOST: z
-    .string()
-    .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "must be a host name (and optional port), without a scheme or path")
-    .optional(),
-  GHE_PROTOCOL: z.enum(["http", "https"]).default("https"),
-  HOST: z.string().min(1).optional(),
-  PORT: port(3000),
-  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
-  WEBHOOK_PROXY_URL: url.optional(),
-  DATABASE_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// connection URL")
-    .optional(),
-  BERTH_DATA_DIR: z.string().min(1).default("./.berth"),
-  BERTH_CONCURRENCY: positiveInt(2),
-  BERTH_CANCEL_IN_PROGRESS: boolean.default(false),
-  BERTH_ROUTER_PORT: port(8080),
-  BERTH_BASE_DOMAIN: z
-    .string()
-    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be a DNS name such as apps.example.com")
-    .default("localhost"),
-  BERTH_PUBLIC_URL: z
-    .string()
-    .regex(/^https?:\/\/\S+$/, "must be an http(s) URL template for apps, e.g. https://{app}.apps.example.com")
-    .optional(),
-  BERTH_URL: url.optional(),
-  BERTH_ROUTER_HOST: z.string().min(1).default("0.0.0.0"),
-  BERTH_ROUTER_WORKERS: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be a whole number of router processes (0 runs the router inside Berth's own process)")
-    .default(String(defaultRouterWorkers()))
-    .transform(Number),
-  // `bridge` is the former name of `isolated`.
-  BERTH_DOCKER_NETWORK: z
-    .enum(["isolated", "host", "bridge"])
-    .default("isolated")
-    .transform((mode) => (mode === "bridge" ? "isolated" : mode)),
-  BERTH_INSTANCE: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "must be a short name of letters, digits, '.', '_' or '-'")
-    .default("berth"),
-  BERTH_BUILD_TIMEOUT: duration("30m"),
-  BERTH_DEV_DATABASE_IMAGE: z.string().min(1).optional(),
-  BERTH_RUNTIME: z.enum(["docker", "memory"]).default("docker"),
-  BERTH_MAX_INSTANCES: positiveInt(10),
-  BERTH_MAX_INSTANCE_SIZE: z.enum(ALL_INSTANCE_SIZE_SLUGS).default("apps-s-2vcpu-4gb"),
-  BERTH_MAX_APP_MEMORY: byteSize("16g"),
-  BERTH_MAX_BUILDS_PER_APP: positiveInt(2),
-  BERTH_CATCH_UP_INTERVAL: duration("5m"),
-  BERTH_DISCOVER: boolean.default(false),
-  BERTH_SHUTDOWN_GRACE: duration("30s"),
-  BERTH_API_TOKEN: z
-    .string()
-    .min(32, "must be at least 32 characters (e.g. `openssl rand -base64 32`), or unset to have Berth create one")
-    .optional(),
-  BERTH_METRICS_ADDRESS: z
-    .string()
-    .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port, e.g. 127.0.0.1:9464 (a private address)")
-    .transform((v, ctx) => {
-      const at = v.lastIndexOf(":");
-      const port = Number(v.slice(at + 1));
-      if (port > 65535) {
-        ctx.addIssue({ code: "custom", message: `must end in a port number (0-65535), got "${v}"` });
-        return z.NEVER;
-      }
-      return { host: v.slice(0, at).replace(/^\[|\]$/g, ""), port };
-    })
-    .optional(),
-  BERTH_KEEP_DEPLOYMENTS: positiveInt(20),
-  BERTH_LOG_RETENTION: duration("14d"),
-  BERTH_DELIVERY_RETENTION: duration("7d"),
-  BERTH_RETENTION_INTERVAL: duration("1h"),
-  BERTH_PREVIEW_SECRETS: repositoryList,
-});
 
 export interface GitHubAppCredentials {
   appId: number;
@@ -209,9 +30,13 @@ export interface Config {
   githubApiUrl: string;
   /** Web root, for links: `https://github.com` or the Enterprise host. */
   githubWebUrl: string;
+  /** Setup mode registers the app on this organization rather than the user's account. */
+  githubOrg?: string;
   host?: string;
   port: number;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal";
+  /** LOG_FORMAT; unset: pretty for a person at a terminal (not in production), JSON lines otherwise. */
+  logFormat: "json" | "pretty";
   webhookProxyUrl?: string;
   databaseUrl?: string;
   dataDir: string;
@@ -263,6 +88,8 @@ export interface Config {
 export interface ReadConfigOptions {
   cwd?: string;
   readFile?: (path: string) => string;
+  /** Whether standard output is a terminal (decides LOG_FORMAT's default). */
+  stdoutIsTTY?: boolean;
 }
 
 export function readConfig(env: Record<string, string | undefined>, options: ReadConfigOptions = {}): Config {
@@ -316,9 +143,11 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     github,
     githubApiUrl: e.GHE_HOST ? `${webHost}/api/v3` : "https://api.github.com",
     githubWebUrl: webHost,
+    githubOrg: e.GH_ORG,
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT ?? (options.stdoutIsTTY && present.NODE_ENV !== "production" ? "pretty" : "json"),
     webhookProxyUrl: e.WEBHOOK_PROXY_URL,
     databaseUrl: e.DATABASE_URL,
     dataDir: resolve(cwd, e.BERTH_DATA_DIR),
@@ -357,6 +186,17 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
 
 const PEM = /-----BEGIN (RSA )?PRIVATE KEY-----[\s\S]+-----END (RSA )?PRIVATE KEY-----/;
 
+/** The key itself, once OpenSSL can read it: a damaged key fails here, naming the variable, not at the first webhook. */
+function parsedKey(key: string, problem: string): string {
+  try {
+    createPrivateKey(key);
+  } catch (err) {
+    const reason = (err as Error).message.replace(/^error:[0-9A-F]+:/, "");
+    throw new Error(`${problem} (${reason}): use the .pem file GitHub generated for the app, whole and unchanged`);
+  }
+  return key;
+}
+
 /** PRIVATE_KEY as PEM (literal `\n` allowed, as .env files store it) or base64 of the PEM; else PRIVATE_KEY_PATH. */
 function readPrivateKey(
   env: Record<string, string | undefined>,
@@ -369,7 +209,7 @@ function readPrivateKey(
     if (!PEM.test(key)) {
       throw new Error("is not a PEM private key (paste the whole .pem file, or its base64, or use PRIVATE_KEY_PATH)");
     }
-    return key;
+    return parsedKey(key, "looks like a PEM private key but is not one");
   }
   if (env.PRIVATE_KEY_PATH !== undefined) {
     const path = resolve(cwd, env.PRIVATE_KEY_PATH);
@@ -380,7 +220,7 @@ function readPrivateKey(
       throw new Error(`cannot read ${path}: ${(err as Error).message}`);
     }
     if (!PEM.test(key)) throw new Error(`${path} does not hold a PEM private key`);
-    return key;
+    return parsedKey(key, `${path} looks like a PEM private key but is not one`);
   }
   return undefined;
 }

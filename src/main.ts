@@ -3,7 +3,7 @@
 // servers, and take them down in reverse order on SIGINT/SIGTERM. Wiring only: every part lives in its room.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { pino, type Logger } from "pino";
+import type { Logger } from "pino";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { Probot, Server, type ApplicationFunctionOptions } from "probot";
 import type { DatabaseBindings } from "./app-spec/index.js";
@@ -41,6 +41,8 @@ import { addOperatorPages } from "./server/operator-pages.js";
 import { readOperatorToken } from "./server/operator-token.js";
 import { createRootWebhookHandler } from "./server/root-webhook.js";
 import { withWebhookGuard } from "./server/webhook-guard.js";
+import { createLogger } from "./startup/logger.js";
+import { describeStartupFailure, preflight } from "./startup/preflight.js";
 import { runShutdown, SHUTDOWN_MARGIN_MS, type ShutdownPlan } from "./shutdown.js";
 import { createStore, type SqlStore } from "./store/index.js";
 import { registerHandlers } from "./webhooks/index.js";
@@ -310,13 +312,17 @@ async function main(): Promise<void> {
   loadDotEnv(cwd);
   let config: Config;
   try {
-    config = readConfig(process.env, { cwd: resolve(cwd) });
+    config = readConfig(process.env, { cwd: resolve(cwd), stdoutIsTTY: process.stdout.isTTY });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  const log = pino({ level: config.logLevel, name: "berth", redact: CREDENTIAL_LOG_PATHS });
-  if (!config.github) return serveManifestFlow(config, log);
+  await preflight(config, process.env);
+  const log = createLogger({ level: config.logLevel, format: config.logFormat, redact: CREDENTIAL_LOG_PATHS });
+  if (!config.github) {
+    await serveManifestFlow(config, log, { cwd, org: config.githubOrg });
+    return;
+  }
   let databases: DatabasesConfig;
   try {
     databases = readDatabasesConfig(process.env);
@@ -329,8 +335,6 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (err) {
-  // A port in use, an unreachable database, a Docker engine that is not there: say it in one line first.
-  console.error(`Berth could not start: ${(err as Error).message}`);
-  console.error(err);
+  console.error(describeStartupFailure(err, process.env.LOG_LEVEL));
   process.exit(1);
 }

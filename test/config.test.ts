@@ -21,9 +21,11 @@ describe("readConfig", () => {
       github: null,
       githubApiUrl: "https://api.github.com",
       githubWebUrl: "https://github.com",
+      githubOrg: undefined,
       host: undefined,
       port: 3000,
       logLevel: "info",
+      logFormat: "json",
       webhookProxyUrl: undefined,
       databaseUrl: undefined,
       dataDir: "/srv/berth/.berth",
@@ -52,6 +54,15 @@ describe("readConfig", () => {
       retentionIntervalMs: 3_600_000,
       previewSecrets: [],
     });
+  });
+
+  it("logs JSON lines unless LOG_FORMAT says otherwise or a person reads a terminal outside production", () => {
+    expect(readConfig({}).logFormat).toBe("json");
+    expect(readConfig({}, { stdoutIsTTY: true }).logFormat).toBe("pretty");
+    expect(readConfig({ NODE_ENV: "production" }, { stdoutIsTTY: true }).logFormat).toBe("json");
+    expect(readConfig({ LOG_FORMAT: "pretty" }).logFormat).toBe("pretty");
+    expect(readConfig({ LOG_FORMAT: "json" }, { stdoutIsTTY: true }).logFormat).toBe("json");
+    expect(problemsOf(() => readConfig({ LOG_FORMAT: "fancy" }))[0]?.variable).toBe("LOG_FORMAT");
   });
 
   it("reads the retention settings", () => {
@@ -183,6 +194,19 @@ describe("readConfig", () => {
   it("asks for the key when only APP_ID is set, and for APP_ID when only a key is set", () => {
     expect(problemsOf(() => readConfig({ APP_ID: "7", WEBHOOK_SECRET: "x" })).map((p) => p.variable)).toEqual(["PRIVATE_KEY"]);
     expect(problemsOf(() => readConfig({ PRIVATE_KEY: pem, WEBHOOK_SECRET: "x" })).map((p) => p.variable)).toEqual(["APP_ID"]);
+  });
+
+  it("refuses a PRIVATE_KEY that looks like PEM but is not a key, naming the variable", () => {
+    const fake = "-----BEGIN RSA PRIVATE KEY-----\nbm90IGEga2V5IGF0IGFsbA==\n-----END RSA PRIVATE KEY-----\n";
+    const [problem] = problemsOf(() => readConfig({ APP_ID: "1", PRIVATE_KEY: fake, WEBHOOK_SECRET: "x" }));
+    expect(problem).toEqual({ variable: "PRIVATE_KEY", message: expect.stringMatching(/^looks like a PEM private key but is not one \(.+\): use the \.pem file/) });
+    const [fromPath] = problemsOf(() => readConfig({ APP_ID: "1", PRIVATE_KEY_PATH: "/k.pem", WEBHOOK_SECRET: "x" }, { readFile: () => fake }));
+    expect(fromPath).toEqual({ variable: "PRIVATE_KEY_PATH", message: expect.stringContaining("/k.pem looks like a PEM private key but is not one") });
+  });
+
+  it.each(["0x10", "1e3", "80.0", " 3000x", "-1"])("refuses PORT=%s: ports are decimal", (value) => {
+    expect(problemsOf(() => readConfig({ PORT: value }))).toEqual([{ variable: "PORT", message: `must be a port number (0-65535), got "${value}"` }]);
+    expect(problemsOf(() => readConfig({ BERTH_ROUTER_PORT: value }))[0]?.variable).toBe("BERTH_ROUTER_PORT");
   });
 
   it("reports an unreadable PRIVATE_KEY_PATH with the path", () => {

@@ -53,3 +53,17 @@ export function createHealthHandler(options: HealthOptions) {
     return send(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks: Object.fromEntries(results) });
   };
 }
+
+/**
+ * Setup mode (no GitHub App registered yet): alive, and ready in the only sense there is, serving the
+ * registration page, so a probe keeps routing the operator to it. The body says what Berth waits for.
+ */
+export function createSetupHealthHandler(registrationUrl: string) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const path = (req.url ?? "").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") return false;
+    if (path === "/healthz") return send(res, 200, { status: "ok", mode: "setup" });
+    if (path !== "/readyz") return false;
+    return send(res, 200, { status: "waiting for registration", mode: "setup", register: registrationUrl });
+  };
+}

@@ -38,7 +38,7 @@ describe("npm start without credentials", () => {
     home = mkdtempSync(join(tmpdir(), "berth-setup-"));
     child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PORT: "0", HOST: "127.0.0.1" },
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, PORT: "0", HOST: "127.0.0.1", BERTH_URL: "https://berth.example.com" },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -47,9 +47,10 @@ describe("npm start without credentials", () => {
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain("https://github.com/settings/apps/new");
-    const manifest = JSON.parse(/value='([^']+)'/.exec(html)![1]!.replace(/&quot;/g, '"')) as Record<string, unknown>;
+    const manifest = JSON.parse(/value='([^']+)'/.exec(html)![1]!.replace(/&#(\d+);/g, (_, c: string) => String.fromCharCode(Number(c)))) as Record<string, unknown>;
     expect(manifest).toMatchObject({
       name: "Berth",
+      hook_attributes: { url: "https://berth.example.com/api/github/webhooks" },
       default_events: ["push", "pull_request", "check_run", "check_suite", "issue_comment", "commit_comment"],
       default_permissions: { metadata: "read", contents: "read", checks: "write", deployments: "write", pull_requests: "write" },
     });
