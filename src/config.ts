@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { ALL_INSTANCE_SIZE_SLUGS } from "./app-spec/instance-sizes.js";
+import { secretKeyProblem } from "./secrets/secret-key.js";
 
 /**
  * One router process per core but one (left to Berth itself, the apps and the engine), at most four; on a
@@ -114,6 +115,17 @@ const repositoryList = z
     return entries;
   });
 
+/** A key that seals secrets at rest: checked here, so a wrong one stops Berth before it opens anything. */
+const secretKey = () =>
+  z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = v === undefined || v === "" ? undefined : secretKeyProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .transform((v) => (v === "" ? undefined : v));
+
 const envSchema = z.object({
   APP_ID: z
     .string()
@@ -194,6 +206,8 @@ const envSchema = z.object({
   BERTH_DELIVERY_RETENTION: duration("7d"),
   BERTH_RETENTION_INTERVAL: duration("1h"),
   BERTH_PREVIEW_SECRETS: repositoryList,
+  BERTH_SECRET_KEY: secretKey(),
+  BERTH_SECRET_KEY_PREVIOUS: secretKey(),
 });
 
 export interface GitHubAppCredentials {
@@ -258,6 +272,10 @@ export interface Config {
    * every other preview gets none. A fork's preview never does, listed or not.
    */
   previewSecrets: string[];
+  /** Seals secrets at rest (32 bytes, base64 or hex); unset: `<dataDir>/secret.key`, created on first start. */
+  secretKey?: string;
+  /** During a key rotation: the old key, to open and re-seal what it sealed. */
+  secretKeyPrevious?: string;
 }
 
 export interface ReadConfigOptions {
@@ -352,6 +370,8 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     deliveryRetentionMs: e.BERTH_DELIVERY_RETENTION,
     retentionIntervalMs: e.BERTH_RETENTION_INTERVAL,
     previewSecrets: e.BERTH_PREVIEW_SECRETS,
+    secretKey: e.BERTH_SECRET_KEY,
+    secretKeyPrevious: e.BERTH_SECRET_KEY_PREVIOUS,
   };
 }
 

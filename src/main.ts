@@ -20,7 +20,7 @@ import { GitHubSource } from "./github/source.js";
 import { InstallationWriteQueue } from "./github/write-queue.js";
 import { createAct } from "./intents/act.js";
 import { catchUp, startCatchUpLoop } from "./intents/catch-up.js";
-import { createPipeline, startRetentionLoop, type BindContextHook, type Pipeline } from "./pipeline/index.js";
+import { createPipeline, resealStoredSpecs, startRetentionLoop, type BindContextHook, type Pipeline } from "./pipeline/index.js";
 import { Router } from "./router/router.js";
 import { RouterCluster } from "./router/router-cluster.js";
 import type { Runtime } from "./runtime/runtime.js";
@@ -41,6 +41,9 @@ import { readOperatorToken } from "./server/operator-token.js";
 import { createRootWebhookHandler } from "./server/root-webhook.js";
 import { withWebhookGuard } from "./server/webhook-guard.js";
 import { runShutdown, SHUTDOWN_MARGIN_MS, type ShutdownPlan } from "./shutdown.js";
+import { createSecretCipher, type SecretCipher } from "./secrets/cipher.js";
+import { loadSecretKeys } from "./secrets/secret-key.js";
+import { createSecretStore, type OperatorSecretStore } from "./secrets/secret-store.js";
 import { createStore, type SqlStore } from "./store/index.js";
 import { registerHandlers } from "./webhooks/index.js";
 import { Inbox } from "./webhooks/inbox.js";
@@ -114,6 +117,8 @@ interface Wiring {
   config: Config;
   github: GitHubAppCredentials;
   store: SqlStore;
+  /** The operator's SECRET values and the cipher that seals them (and stored specs' inline ones). */
+  secrets: { store: OperatorSecretStore; cipher: SecretCipher };
   plane: Plane;
   registry: Registry;
   /** sha256 of each signed body the webhook guard let through, by delivery id (replays are dropped by it). */
@@ -138,6 +143,8 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
     concurrency: config.concurrency,
     cancelInProgress: config.cancelInProgress,
     previewSecrets: config.previewSecrets,
+    secrets: w.secrets.store,
+    secretCipher: w.secrets.cipher,
     quotas: config.quotas,
     workDir: join(config.dataDir, "work"),
   });
@@ -232,8 +239,24 @@ async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline
   return pages;
 }
 
+/** The secret key (BERTH_SECRET_KEY or the key file) and store; with BERTH_SECRET_KEY_PREVIOUS, a rotation first. */
+async function openSecrets(config: Config, store: SqlStore, log: Logger): Promise<Wiring["secrets"]> {
+  const keys = loadSecretKeys({ key: config.secretKey, previousKey: config.secretKeyPrevious, dataDir: config.dataDir });
+  if (config.databaseUrl && !config.secretKey) log.warn("with DATABASE_URL, set BERTH_SECRET_KEY on every replica: the key file is this host's alone");
+  const cipher = createSecretCipher(keys);
+  const secrets = createSecretStore(store.secretRows, cipher);
+  if (keys.previous) {
+    const rows = await secrets.rotate();
+    const specs = await resealStoredSpecs(store, cipher);
+    log.warn({ rows, specs }, "secrets re-sealed under BERTH_SECRET_KEY; BERTH_SECRET_KEY_PREVIOUS can be removed");
+  }
+  log.info({ key: keys.source }, "secret key");
+  return { store: secrets, cipher };
+}
+
 async function serveApp(config: Config, github: GitHubAppCredentials, databases: DatabasesConfig, log: Logger): Promise<void> {
   const store = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  const secrets = await openSecrets(config, store, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "berth_" });
   const plane = createPlane(config, registry, databases, log);
@@ -256,7 +279,7 @@ async function serveApp(config: Config, github: GitHubAppCredentials, databases:
   });
   let stopApp: ShutdownPlan = [];
   await server.load(async (app, { addHandler }) => {
-    stopApp = await wireApp(app, addHandler, { config, github, store, plane, registry, bodyDigests, log });
+    stopApp = await wireApp(app, addHandler, { config, github, store, secrets, plane, registry, bodyDigests, log });
   });
   await server.start();
   log.info(

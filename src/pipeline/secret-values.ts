@@ -8,6 +8,7 @@ import type { AppSpec } from "../app-spec/index.js";
 import { isAppPlatformEncrypted } from "../app-spec/index.js";
 import { deployError } from "../core/errors.js";
 import type { SecretEnvironment, SecretStore } from "../core/secrets.js";
+import type { Store } from "../core/store.js";
 import type { AppKey, SecretScope } from "../core/types.js";
 import { isSealed, type SecretCipher } from "../secrets/cipher.js";
 
@@ -84,4 +85,30 @@ export async function openSpec(sources: SecretSources, app: AppKey, scope: Secre
 
 function secretEnvs(spec: AppSpec): EnvVar[] {
   return [spec.envs, ...RUNNABLE.flatMap((k) => spec[k].map((c) => c.envs))].flat().filter((e) => e.type === "SECRET");
+}
+
+/**
+ * A key rotation's second half (the secret store re-seals its own rows): every stored spec whose SECRET values
+ * the previous key sealed is sealed again under the current one, so BERTH_SECRET_KEY_PREVIOUS can go.
+ * Resolves how many deployments' specs changed.
+ */
+export async function resealStoredSpecs(store: Pick<Store, "apps" | "deployments">, cipher: SecretCipher): Promise<number> {
+  let count = 0;
+  for (const app of await store.apps.list({ includeRemoved: true })) {
+    for (const { id } of await store.deployments.list(app.id, { limit: 1_000_000 })) {
+      const internals = await store.deployments.internals(id);
+      if (!internals?.spec) continue;
+      let stale = false;
+      const spec = mapSecrets(internals.spec as AppSpec, (env, owner) => {
+        if (env.value === undefined || !isSealed(env.value) || !cipher.isStale(env.value)) return env;
+        stale = true;
+        const context = specContext(internals.record.app, owner, env.key);
+        return { ...env, value: cipher.seal(context, cipher.open(context, env.value)) };
+      });
+      if (!stale) continue;
+      await store.deployments.update(id, { spec });
+      count++;
+    }
+  }
+  return count;
 }

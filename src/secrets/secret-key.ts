@@ -24,21 +24,27 @@ export interface SecretKeyOptions {
   dataDir: string;
 }
 
-/** 32 bytes as 64 hex digits or as base64; anything else throws naming `variable`. */
-export function parseSecretKey(text: string, variable: string): Buffer {
+function decode(text: string): Buffer | undefined {
   const trimmed = text.trim();
-  const bytes = /^[0-9a-fA-F]{64}$/.test(trimmed)
-    ? Buffer.from(trimmed, "hex")
-    : /^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)
-      ? Buffer.from(trimmed, "base64")
-      : undefined;
-  if (bytes?.length !== 32) {
-    throw new Error(
-      `${variable} must be 32 bytes, written as 64 hex digits or as base64 (got ${bytes ? `${bytes.length} bytes` : "neither"}); ` +
-        "make one with: openssl rand -base64 32",
-    );
-  }
-  return bytes;
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, "hex");
+  return /^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed) ? Buffer.from(trimmed, "base64") : undefined;
+}
+
+/** Why `text` is not a key (32 bytes as 64 hex digits or as base64), or undefined when it is one. */
+export function secretKeyProblem(text: string): string | undefined {
+  const bytes = decode(text);
+  if (bytes?.length === 32) return undefined;
+  return (
+    `must be 32 bytes, written as 64 hex digits or as base64 (got ${bytes ? `${bytes.length} bytes` : "neither"}); ` +
+    "make one with: openssl rand -base64 32"
+  );
+}
+
+/** The key in `text`; throws naming `variable` (or the key file) when it is not one. */
+export function parseSecretKey(text: string, variable: string): Buffer {
+  const problem = secretKeyProblem(text);
+  if (problem) throw new Error(`${variable} ${problem}`);
+  return decode(text)!;
 }
 
 function readOrCreateKeyFile(dataDir: string): Buffer {
