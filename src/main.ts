@@ -20,7 +20,7 @@ import { GitHubSource } from "./github/source.js";
 import { InstallationWriteQueue } from "./github/write-queue.js";
 import { createAct } from "./intents/act.js";
 import { catchUp, startCatchUpLoop } from "./intents/catch-up.js";
-import { createPipeline, resealStoredSpecs, startRetentionLoop, type BindContextHook, type Pipeline } from "./pipeline/index.js";
+import { createPipeline, sealStoredSpecs, startRetentionLoop, type BindContextHook, type Pipeline } from "./pipeline/index.js";
 import { Router } from "./router/router.js";
 import { RouterCluster } from "./router/router-cluster.js";
 import type { Runtime } from "./runtime/runtime.js";
@@ -239,16 +239,21 @@ async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline
   return pages;
 }
 
-/** The secret key (BERTH_SECRET_KEY or the key file) and store; with BERTH_SECRET_KEY_PREVIOUS, a rotation first. */
+/**
+ * The secret key (BERTH_SECRET_KEY or the key file) and store. Stored specs are swept first: plaintext an older
+ * Berth stored gets sealed, and with BERTH_SECRET_KEY_PREVIOUS everything is sealed again under the new key.
+ */
 async function openSecrets(config: Config, store: SqlStore, log: Logger): Promise<Wiring["secrets"]> {
   const keys = loadSecretKeys({ key: config.secretKey, previousKey: config.secretKeyPrevious, dataDir: config.dataDir });
   if (config.databaseUrl && !config.secretKey) log.warn("with DATABASE_URL, set BERTH_SECRET_KEY on every replica: the key file is this host's alone");
   const cipher = createSecretCipher(keys);
   const secrets = createSecretStore(store.secretRows, cipher);
-  if (keys.previous) {
-    const rows = await secrets.rotate();
-    const specs = await resealStoredSpecs(store, cipher);
-    log.warn({ rows, specs }, "secrets re-sealed under BERTH_SECRET_KEY; BERTH_SECRET_KEY_PREVIOUS can be removed");
+  const rows = keys.previous ? await secrets.rotate() : 0;
+  const specs = await sealStoredSpecs(store, cipher);
+  if (keys.previous) log.warn({ rows, specs: specs.sealed }, "secrets sealed again under BERTH_SECRET_KEY; BERTH_SECRET_KEY_PREVIOUS can go");
+  else if (specs.sealed > 0) log.info({ specs: specs.sealed }, "plaintext SECRET values in stored specs sealed");
+  if (specs.unreadable.length > 0) {
+    log.error({ deployments: specs.unreadable }, "these deployments' specs hold SECRET values no key given opens: their restarts and rollbacks will fail");
   }
   log.info({ key: keys.source }, "secret key");
   return { store: secrets, cipher };

@@ -10,7 +10,7 @@ import { deployError } from "../core/errors.js";
 import type { SecretEnvironment, SecretStore } from "../core/secrets.js";
 import type { Store } from "../core/store.js";
 import type { AppKey, SecretScope } from "../core/types.js";
-import { isSealed, type SecretCipher } from "../secrets/cipher.js";
+import { isSealed, SecretDecryptError, type SecretCipher } from "../secrets/cipher.js";
 
 type EnvVar = AppSpec["envs"][number];
 
@@ -88,27 +88,40 @@ function secretEnvs(spec: AppSpec): EnvVar[] {
 }
 
 /**
- * A key rotation's second half (the secret store re-seals its own rows): every stored spec whose SECRET values
- * the previous key sealed is sealed again under the current one, so BERTH_SECRET_KEY_PREVIOUS can go.
- * Resolves how many deployments' specs changed.
+ * Run at every start: seals what older Berth versions stored in plain text, and (after a key rotation) seals
+ * again under the current key what the previous one sealed, so BERTH_SECRET_KEY_PREVIOUS can go. Resolves
+ * how many deployments' specs changed, and which ones hold values no key given opens (left as they are).
  */
-export async function resealStoredSpecs(store: Pick<Store, "apps" | "deployments">, cipher: SecretCipher): Promise<number> {
-  let count = 0;
+export async function sealStoredSpecs(
+  store: Pick<Store, "apps" | "deployments">,
+  cipher: SecretCipher,
+): Promise<{ sealed: number; unreadable: string[] }> {
+  let sealed = 0;
+  const unreadable: string[] = [];
   for (const app of await store.apps.list({ includeRemoved: true })) {
     for (const { id } of await store.deployments.list(app.id, { limit: 1_000_000 })) {
       const internals = await store.deployments.internals(id);
       if (!internals?.spec) continue;
-      let stale = false;
-      const spec = mapSecrets(internals.spec as AppSpec, (env, owner) => {
-        if (env.value === undefined || !isSealed(env.value) || !cipher.isStale(env.value)) return env;
-        stale = true;
-        const context = specContext(internals.record.app, owner, env.key);
-        return { ...env, value: cipher.seal(context, cipher.open(context, env.value)) };
-      });
-      if (!stale) continue;
+      const { app: key } = internals.record;
+      let changed = false;
+      const reseal = (env: EnvVar, owner: string): EnvVar => {
+        if (env.value === undefined || needsStore(env) || (isSealed(env.value) && !cipher.isStale(env.value))) return env;
+        changed = true;
+        const context = specContext(key, owner, env.key);
+        return { ...env, value: cipher.seal(context, isSealed(env.value) ? cipher.open(context, env.value) : env.value) };
+      };
+      let spec: AppSpec;
+      try {
+        spec = mapSecrets(internals.spec as AppSpec, reseal);
+      } catch (err) {
+        if (!(err instanceof SecretDecryptError)) throw err;
+        unreadable.push(id);
+        continue;
+      }
+      if (!changed) continue;
       await store.deployments.update(id, { spec });
-      count++;
+      sealed++;
     }
   }
-  return count;
+  return { sealed, unreadable };
 }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SecretStore } from "../../src/core/secrets.js";
-import type { PipelineOptions } from "../../src/pipeline/index.js";
+import { sealStoredSpecs, type PipelineOptions } from "../../src/pipeline/index.js";
 import { createSecretCipher } from "../../src/secrets/cipher.js";
 import { setSecret } from "../../src/secrets/secret-actions.js";
 import { createSecretStore } from "../../src/secrets/secret-store.js";
@@ -149,6 +149,35 @@ describe("SECRET values from the secret store", () => {
     expect(await h.settled(rollback.deploymentId!)).toMatchObject({ phase: "ACTIVE" });
     expect(second.phase).toBe("ACTIVE");
     expect(api(h, first.appId).env).toMatchObject({ APP_TOKEN: "rotated-token-value-5", EXPORTED: STORED_EXPORTED, API_KEY: INLINE });
+  });
+
+  it("seals plaintext an older Berth stored, and after a key rotation seals every stored spec again under the new key", async () => {
+    const old = randomBytes(32);
+    const { h, secrets } = await open({ pipeline: { secretCipher: createSecretCipher({ current: old, source: "test" }) } });
+    await secrets.set(h.app.repository, "production", "APP_TOKEN", STORED_TOKEN);
+    await secrets.set(h.app.repository, "production", "EXPORTED", STORED_EXPORTED);
+    const first = await deploy(h);
+    const legacy = await deploy(h, pushIntent(h.app, sha(2)));
+    const spec = (await h.store.deployments.internals(legacy.id))!.spec as { services: { envs: { key: string; value?: string }[] }[] };
+    spec.services[0]!.envs[0]!.value = INLINE;
+    await h.store.deployments.update(legacy.id, { spec });
+    expect(await storedSpec(h, legacy.id)).toContain(INLINE);
+
+    const next = randomBytes(32);
+    const swept = await sealStoredSpecs(h.store, createSecretCipher({ current: next, previous: old, source: "test" }));
+    expect(swept).toEqual({ sealed: 2, unreadable: [] });
+    expect(await storedSpec(h, legacy.id)).not.toContain(INLINE);
+    expect(await sealStoredSpecs(h.store, createSecretCipher({ current: next, source: "test" }))).toEqual({ sealed: 0, unreadable: [] });
+    expect(await sealStoredSpecs(h.store, createSecretCipher({ current: randomBytes(32), source: "test" }))).toEqual({
+      sealed: 0,
+      unreadable: expect.arrayContaining([first.id, legacy.id]),
+    });
+
+    await h.close();
+    const { h: after } = await open({ store: h.store, pipeline: { secretCipher: createSecretCipher({ current: next, source: "test" }), secrets } });
+    const rollback = await after.pipeline.submit({ kind: "rollback", app: h.app, toDeploymentId: first.id });
+    expect(await after.settled(rollback.deploymentId!)).toMatchObject({ phase: "ACTIVE" });
+    expect(api(after, first.appId).env).toMatchObject({ API_KEY: INLINE, APP_TOKEN: STORED_TOKEN });
   });
 
   it("leaves no plaintext SECRET value in the SQLite database file", async () => {
