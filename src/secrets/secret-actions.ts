@@ -24,6 +24,8 @@ export interface SecretChange {
   changed: boolean;
   /** The restart deployments queued, one per live app (empty without `restart`). */
   restarts: { app: AppRecord["key"]; deploymentId: string }[];
+  /** Live apps whose restart was refused (the value is changed all the same), with the reason to show. */
+  refused: { app: AppRecord["key"]; message: string }[];
 }
 
 function readsEnvironment(app: AppRecord, repository: string, environment: SecretEnvironment): boolean {
@@ -31,14 +33,25 @@ function readsEnvironment(app: AppRecord, repository: string, environment: Secre
   return environment === "production" ? app.key.environment === "production" : app.key.environment !== "production";
 }
 
-async function restartReaders(deps: SecretActionsDeps, repository: string, environment: SecretEnvironment, by?: string) {
-  const restarts: SecretChange["restarts"] = [];
+async function restartReaders(
+  deps: SecretActionsDeps,
+  repository: string,
+  environment: SecretEnvironment,
+  by?: string,
+): Promise<Omit<SecretChange, "changed">> {
+  const out: Omit<SecretChange, "changed"> = { restarts: [], refused: [] };
   for (const app of (await deps.listApps()).filter((a) => readsEnvironment(a, repository, environment))) {
-    const result = await deps.submit({ kind: "restart", app: app.key, by, refreshEnv: true });
-    if (result.accepted && result.deploymentId) restarts.push({ app: app.key, deploymentId: result.deploymentId });
+    try {
+      const result = await deps.submit({ kind: "restart", app: app.key, by, refreshEnv: true });
+      if (result.accepted && result.deploymentId) out.restarts.push({ app: app.key, deploymentId: result.deploymentId });
+    } catch (err) {
+      out.refused.push({ app: app.key, message: err instanceof Error ? err.message : String(err) });
+    }
   }
-  return restarts;
+  return out;
 }
+
+const NONE: Omit<SecretChange, "changed"> = { restarts: [], refused: [] };
 
 export async function setSecret(
   deps: SecretActionsDeps,
@@ -47,8 +60,8 @@ export async function setSecret(
   opts: SecretChangeOptions = {},
 ): Promise<SecretChange> {
   await deps.secrets.set(target.repository, target.environment, target.key, value);
-  const restarts = opts.restart ? await restartReaders(deps, target.repository, target.environment, opts.by) : [];
-  return { changed: true, restarts };
+  const restarted = opts.restart ? await restartReaders(deps, target.repository, target.environment, opts.by) : NONE;
+  return { changed: true, ...restarted };
 }
 
 export async function unsetSecret(
@@ -57,6 +70,6 @@ export async function unsetSecret(
   opts: SecretChangeOptions = {},
 ): Promise<SecretChange> {
   const changed = await deps.secrets.unset(target.repository, target.environment, target.key);
-  const restarts = changed && opts.restart ? await restartReaders(deps, target.repository, target.environment, opts.by) : [];
-  return { changed, restarts };
+  const restarted = changed && opts.restart ? await restartReaders(deps, target.repository, target.environment, opts.by) : NONE;
+  return { changed, ...restarted };
 }

@@ -56,11 +56,18 @@ describe("secret actions", () => {
     expect((await setSecret(d, { repository: "acme/shop", environment: "production", key: "K" }, "v")).restarts).toEqual([]);
   });
 
+  it("changes the value even when a restart is refused, and says why", async () => {
+    const { deps: d } = deps();
+    const refusing = { ...d, submit: async () => Promise.reject(new Error("acme/shop (production) has no active deployment to restart")) };
+    const change = await setSecret(refusing, { repository: "acme/shop", environment: "production", key: "K" }, "v", { restart: true });
+    expect(change).toEqual({ changed: true, restarts: [], refused: [{ app: apps[0]!.key, message: expect.stringContaining("no active deployment") }] });
+  });
+
   it("unsets, restarting only when there was a value", async () => {
     const { deps: d, submitted } = deps();
     await setSecret(d, { repository: "acme/shop", environment: "production", key: "K" }, "value");
     expect(await unsetSecret(d, { repository: "acme/shop", environment: "production", key: "K" }, { restart: true })).toMatchObject({ changed: true });
-    expect(await unsetSecret(d, { repository: "acme/shop", environment: "production", key: "K" }, { restart: true })).toEqual({ changed: false, restarts: [] });
+    expect(await unsetSecret(d, { repository: "acme/shop", environment: "production", key: "K" }, { restart: true })).toEqual({ changed: false, restarts: [], refused: [] });
     expect(submitted).toHaveLength(1);
   });
 });
