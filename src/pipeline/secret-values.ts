@@ -61,9 +61,8 @@ export function sealSpec(sources: SecretSources, app: AppKey, spec: AppSpec): Ap
  */
 export async function openSpec(sources: SecretSources, app: AppKey, scope: SecretScope, spec: AppSpec): Promise<AppSpec> {
   const environment = secretEnvironmentOf(app);
-  const wanted = mapSecrets(spec, (env) => env);
   let stored: Map<string, string> | undefined;
-  if (scope === "production" && sources.secrets && secretEnvs(wanted).some(needsStore)) {
+  if (scope === "production" && sources.secrets && secretEnvs(spec).some(needsStore)) {
     stored = await sources.secrets.values(app.repository, environment);
   }
   const missing = new Set<string>();

@@ -26,6 +26,11 @@ export function isSealed(value: string): boolean {
   return value.startsWith(PREFIX);
 }
 
+/** The context as a person reads it: what the value belongs to, without the NUL separators. */
+function named(context: string): string {
+  return context.split("\0").slice(1).join(" ") || context;
+}
+
 export function createSecretCipher(keys: SecretKeys): SecretCipher {
   const currentId = keyId(keys.current);
   const byId = new Map([[currentId, keys.current]]);
@@ -40,12 +45,12 @@ export function createSecretCipher(keys: SecretKeys): SecretCipher {
       return `${PREFIX}${currentId}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64")}`;
     },
     open(context, sealed) {
-      if (!isSealed(sealed)) throw new SecretDecryptError(`${context}: not a value Berth sealed`);
+      if (!isSealed(sealed)) throw new SecretDecryptError(`${named(context)}: not a value Berth sealed`);
       const id = idOf(sealed);
       const key = byId.get(id);
       if (!key) {
         throw new SecretDecryptError(
-          `${context}: sealed with key ${id}, which is neither BERTH_SECRET_KEY nor BERTH_SECRET_KEY_PREVIOUS (a key changed without a rotation?)`,
+          `${named(context)}: sealed with key ${id}, which is neither BERTH_SECRET_KEY nor BERTH_SECRET_KEY_PREVIOUS (a key changed without a rotation?)`,
         );
       }
       const raw = Buffer.from(sealed.slice(PREFIX.length + 9), "base64");
@@ -55,7 +60,7 @@ export function createSecretCipher(keys: SecretKeys): SecretCipher {
         decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
         return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString("utf8");
       } catch {
-        throw new SecretDecryptError(`${context}: the stored value does not decrypt (altered, or copied from another app or key)`);
+        throw new SecretDecryptError(`${named(context)}: the stored value does not decrypt (altered, or copied from another app or key)`);
       }
     },
     isStale: (sealed) => idOf(sealed) !== currentId,
