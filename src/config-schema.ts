@@ -3,6 +3,7 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { ALL_INSTANCE_SIZE_SLUGS } from "./app-spec/instance-sizes.js";
+import { secretKeyProblem } from "./secrets/secret-key.js";
 
 /**
  * One router process per core but one (left to Berth itself, the apps and the engine), at most four; on a
@@ -103,6 +104,19 @@ const repositoryList = z
     }
     return entries;
   });
+
+/** A key that seals secrets at rest: checked here, so a wrong one stops Berth before it opens anything. */
+const secretKey = () =>
+  z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      const problem = v === undefined || v === "" ? undefined : secretKeyProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .transform((v) => (v === "" ? undefined : v));
+
+const image = () => z.string().min(1).optional();
 
 export const envSchema = z.object({
   APP_ID: z
@@ -234,4 +248,14 @@ export const envSchema = z.object({
     .describe("How often the retention sweep runs (`off`: never)."),
   BERTH_PREVIEW_SECRETS: repositoryList
     .describe("Comma-separated `owner/name` repositories whose same-repository pull-request previews get production's SECRET values and databases. A fork's preview never does."),
+  BERTH_SECRET_KEY: secretKey()
+    .describe("The key that seals secrets at rest: 32 bytes, base64 or hex. Unset: `<BERTH_DATA_DIR>/secret.key`, created 0600 on first start. Every replica sharing one PostgreSQL needs the same key."),
+  BERTH_SECRET_KEY_PREVIOUS: secretKey()
+    .describe("During a key rotation only: the old key. Berth re-seals everything it sealed under BERTH_SECRET_KEY at start; then remove it (docs/secrets.md)."),
+  BERTH_BASE_IMAGE_NODE: image()
+    .describe("Base image of Node.js builds without a Dockerfile (default `node:22-bookworm`)."),
+  BERTH_BASE_IMAGE_PYTHON: image()
+    .describe("Base image of Python builds without a Dockerfile (default `python:3.12-bookworm`). The build's venv sees this image's own packages, so one with the dependencies preinstalled builds without a package index."),
+  BERTH_BASE_IMAGE_GO: image()
+    .describe("Base image of Go builds without a Dockerfile (default `golang:1.23-bookworm`)."),
 });

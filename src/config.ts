@@ -83,6 +83,12 @@ export interface Config {
    * every other preview gets none. A fork's preview never does, listed or not.
    */
   previewSecrets: string[];
+  /** Seals secrets at rest (32 bytes, base64 or hex); unset: `<dataDir>/secret.key`, created on first start. */
+  secretKey?: string;
+  /** During a key rotation: the old key, to open and re-seal what it sealed. */
+  secretKeyPrevious?: string;
+  /** Base images of generated builds, where the operator replaced the official ones. */
+  baseImages: { node?: string; python?: string; go?: string };
 }
 
 export interface ReadConfigOptions {
@@ -181,6 +187,9 @@ export function readConfig(env: Record<string, string | undefined>, options: Rea
     deliveryRetentionMs: e.BERTH_DELIVERY_RETENTION,
     retentionIntervalMs: e.BERTH_RETENTION_INTERVAL,
     previewSecrets: e.BERTH_PREVIEW_SECRETS,
+    secretKey: e.BERTH_SECRET_KEY,
+    secretKeyPrevious: e.BERTH_SECRET_KEY_PREVIOUS,
+    baseImages: { node: e.BERTH_BASE_IMAGE_NODE, python: e.BERTH_BASE_IMAGE_PYTHON, go: e.BERTH_BASE_IMAGE_GO },
   };
 }
 

@@ -21,7 +21,7 @@ import { GitHubSource } from "./github/source.js";
 import { InstallationWriteQueue } from "./github/write-queue.js";
 import { createAct } from "./intents/act.js";
 import { catchUp, startCatchUpLoop } from "./intents/catch-up.js";
-import { createPipeline, startRetentionLoop, type BindContextHook, type Pipeline } from "./pipeline/index.js";
+import { createPipeline, sealStoredSpecs, startRetentionLoop, type BindContextHook, type Pipeline } from "./pipeline/index.js";
 import { Router } from "./router/router.js";
 import { RouterCluster } from "./router/router-cluster.js";
 import type { Runtime } from "./runtime/runtime.js";
@@ -44,6 +44,9 @@ import { withWebhookGuard } from "./server/webhook-guard.js";
 import { createLogger } from "./startup/logger.js";
 import { describeStartupFailure, preflight } from "./startup/preflight.js";
 import { runShutdown, SHUTDOWN_MARGIN_MS, type ShutdownPlan } from "./shutdown.js";
+import { createSecretCipher, type SecretCipher } from "./secrets/cipher.js";
+import { loadSecretKeys } from "./secrets/secret-key.js";
+import { createSecretStore, type OperatorSecretStore } from "./secrets/secret-store.js";
 import { createStore, type SqlStore } from "./store/index.js";
 import { registerHandlers } from "./webhooks/index.js";
 import { Inbox } from "./webhooks/inbox.js";
@@ -69,6 +72,7 @@ function createPlane(config: Config, registry: Registry, databases: DatabasesCon
     labels: { [LABEL.instance]: config.instance },
     dataDir: config.dataDir,
     buildTimeoutMs: config.buildTimeoutMs,
+    images: config.baseImages,
     databases: { config: databases, devImage: config.devDatabaseImage },
     log,
   });
@@ -117,6 +121,8 @@ interface Wiring {
   config: Config;
   github: GitHubAppCredentials;
   store: SqlStore;
+  /** The operator's SECRET values and the cipher that seals them (and stored specs' inline ones). */
+  secrets: { store: OperatorSecretStore; cipher: SecretCipher };
   plane: Plane;
   registry: Registry;
   /** sha256 of each signed body the webhook guard let through, by delivery id (replays are dropped by it). */
@@ -141,6 +147,8 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
     concurrency: config.concurrency,
     cancelInProgress: config.cancelInProgress,
     previewSecrets: config.previewSecrets,
+    secrets: w.secrets.store,
+    secretCipher: w.secrets.cipher,
     quotas: config.quotas,
     workDir: join(config.dataDir, "work"),
   });
@@ -237,8 +245,29 @@ async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline
   return pages;
 }
 
+/**
+ * The secret key (BERTH_SECRET_KEY or the key file) and store. Stored specs are swept first: plaintext an older
+ * Berth stored gets sealed, and with BERTH_SECRET_KEY_PREVIOUS everything is sealed again under the new key.
+ */
+async function openSecrets(config: Config, store: SqlStore, log: Logger): Promise<Wiring["secrets"]> {
+  const keys = loadSecretKeys({ key: config.secretKey, previousKey: config.secretKeyPrevious, dataDir: config.dataDir });
+  if (config.databaseUrl && !config.secretKey) log.warn("with DATABASE_URL, set BERTH_SECRET_KEY on every replica: the key file is this host's alone");
+  const cipher = createSecretCipher(keys);
+  const secrets = createSecretStore(store.secretRows, cipher);
+  const rows = keys.previous ? await secrets.rotate() : 0;
+  const specs = await sealStoredSpecs(store, cipher);
+  if (keys.previous) log.warn({ rows, specs: specs.sealed }, "secrets sealed again under BERTH_SECRET_KEY; BERTH_SECRET_KEY_PREVIOUS can go");
+  else if (specs.sealed > 0) log.info({ specs: specs.sealed }, "plaintext SECRET values in stored specs sealed");
+  if (specs.unreadable.length > 0) {
+    log.error({ deployments: specs.unreadable }, "these deployments' specs hold SECRET values no key given opens: their restarts and rollbacks will fail");
+  }
+  log.info({ key: keys.source }, "secret key");
+  return { store: secrets, cipher };
+}
+
 async function serveApp(config: Config, github: GitHubAppCredentials, databases: DatabasesConfig, log: Logger): Promise<void> {
   const store = await createStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log });
+  const secrets = await openSecrets(config, store, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "berth_" });
   const plane = createPlane(config, registry, databases, log);
@@ -261,7 +290,7 @@ async function serveApp(config: Config, github: GitHubAppCredentials, databases:
   });
   let stopApp: ShutdownPlan = [];
   await server.load(async (app, { addHandler }) => {
-    stopApp = await wireApp(app, addHandler, { config, github, store, plane, registry, bodyDigests, log });
+    stopApp = await wireApp(app, addHandler, { config, github, store, secrets, plane, registry, bodyDigests, log });
   });
   await server.start();
   log.info(

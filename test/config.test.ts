@@ -78,6 +78,17 @@ describe("readConfig", () => {
     ]);
   });
 
+  it("takes BERTH_SECRET_KEY and BERTH_SECRET_KEY_PREVIOUS as 32 bytes in hex or base64, naming a wrong one", () => {
+    const hex = "ab".repeat(32);
+    const base64 = Buffer.alloc(32, 7).toString("base64");
+    expect(readConfig({ BERTH_SECRET_KEY: hex, BERTH_SECRET_KEY_PREVIOUS: base64 })).toMatchObject({ secretKey: hex, secretKeyPrevious: base64 });
+    expect(readConfig({ BERTH_SECRET_KEY: "" }).secretKey).toBeUndefined();
+    expect(problemsOf(() => readConfig({ BERTH_SECRET_KEY: "abc", BERTH_SECRET_KEY_PREVIOUS: "no way!" }))).toEqual([
+      { variable: "BERTH_SECRET_KEY", message: expect.stringContaining("must be 32 bytes") },
+      { variable: "BERTH_SECRET_KEY_PREVIOUS", message: expect.stringContaining("must be 32 bytes") },
+    ]);
+  });
+
   it("reads registered credentials, GitHub Enterprise and every Berth setting", () => {
     const config = readConfig({
       APP_ID: "123",

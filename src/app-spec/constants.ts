@@ -2,6 +2,11 @@
 /** App Platform's rule for app and component names. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 export const ENV_KEY_PATTERN = /^[_A-Za-z][_A-Za-z0-9]*$/;
+
+/** App Platform's encrypted form of a SECRET value (`doctl apps spec get` exports it): only DigitalOcean can open it. */
+export function isAppPlatformEncrypted(value: string): boolean {
+  return /^EV\[\d+:[^\]]*\]$/.test(value.trim());
+}
 export const LOG_DESTINATION_NAME_PATTERN = /^[A-Za-z0-9()[\]'"][-A-Za-z0-9_. /()[\]]{0,40}[A-Za-z0-9()[\]'"]$/;
 export const DOMAIN_PATTERN = /^((xn--)?[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*\.)+[a-zA-Z]{2,}\.?$/;
 export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;

@@ -4,6 +4,7 @@ export type { Problem, SpecResult } from "./parse-app-spec.js";
 export { MAX_SPEC_BYTES, oversizedFile } from "./spec-size.js";
 export { formatProblem } from "./format-problem.js";
 export { isDeployTemplate } from "./is-deploy-template.js";
+export { isAppPlatformEncrypted } from "./constants.js";
 export { resolveComponentEnv, findBindables } from "./bindables.js";
 export type { BindContext, DatabaseBindings } from "./bindables.js";
 export { instanceSize, INSTANCE_SIZES, LEGACY_INSTANCE_SIZES } from "./instance-sizes.js";

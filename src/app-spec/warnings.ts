@@ -1,7 +1,7 @@
 // Berth's policy warnings (reference section 15): things App Platform accepts that Berth accepts too but
 // treats differently, named so nobody is surprised. They read the raw document, so they are found even
 // when the spec also has errors.
-import { DATACENTER_PATTERN } from "./constants.js";
+import { DATACENTER_PATTERN, isAppPlatformEncrypted } from "./constants.js";
 import { LEGACY_INSTANCE_SIZES } from "./instance-sizes.js";
 import { findBindables } from "./bindables.js";
 import { pathKey, type RawProblem, type Segment } from "./yaml-tree.js";
@@ -48,6 +48,13 @@ export function findWarnings(app: unknown, base: Segment[]): RawProblem[] {
         keys.set(env.key, i);
       }
       if (typeof env.value !== "string") return;
+      if (env.type === "SECRET" && env.value !== "" && !env.value.includes("${") && !isAppPlatformEncrypted(env.value)) {
+        warn(
+          [...path, i, "value"],
+          `SECRET ${String(env.key)} is written in the spec in plain text, readable by anyone who can read the repository; ` +
+            `store it with \`berth secrets set <owner/repo> ${String(env.key)}\` and leave value out`,
+        );
+      }
       for (const ref of findBindables(env.value)) {
         if (ref.kind === "unknown") {
           warn([...path, i, "value"], `\${${ref.expression}} is not a bindable variable; it is passed on as written`);

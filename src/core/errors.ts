@@ -102,6 +102,19 @@ const CATALOG = {
     message: `restarting ${c.components.join(", ")} failed: ${c.cause}`,
     details: `Restarting ${c.components.map(code).join(", ")} failed: ${c.cause}.`,
   }),
+  SECRET_MISSING: (c: { repository: string; environment: "production" | "previews"; keys: string[]; step: string }): ErrorText => {
+    const command = (key: string) =>
+      `berth secrets set ${c.repository} ${key}${c.environment === "previews" ? " --environment previews" : ""}`;
+    const first = c.keys[0] ?? "";
+    return {
+      message: `SECRET ${first} has no value: set it with ${command(first)}` + (c.keys.length > 1 ? ` (and ${c.keys.length - 1} more)` : ""),
+      details:
+        `The app spec declares ${c.keys.map(code).join(", ")} as SECRET without a value (or with App Platform's encrypted ${code("EV[…]")} form), ` +
+        `and Berth holds no value for ${c.keys.length > 1 ? "them" : "it"} in ${code(c.environment)}. Nothing was built or rolled out.\n\n` +
+        `Set ${c.keys.length > 1 ? "each" : "it"}, then redeploy:\n\n` +
+        c.keys.map((k) => `    ${command(k)}`).join("\n"),
+    };
+  },
   INTERRUPTED: (c: { step?: string; component?: string }): ErrorText =>
     c.step === undefined
       ? {

@@ -48,7 +48,14 @@ export type Intent =
       /** Components that must be rebuilt; others reuse their previous image (monorepo path filter). */
       changedPaths?: string[];
     }
-  | { kind: "restart"; app: AppKey; components?: string[]; by?: string }
+  | {
+      kind: "restart";
+      app: AppKey;
+      components?: string[];
+      by?: string;
+      /** Roll out again with the env as it resolves now (a changed secret), not the running instances' env. */
+      refreshEnv?: boolean;
+    }
   | { kind: "rollback"; app: AppKey; toDeploymentId: string; by?: string }
   | { kind: "cancel"; app: AppKey; deploymentId?: string; reason: string }
   | { kind: "teardown"; app: AppKey; reason: string };

@@ -8,6 +8,7 @@ import type { Redactor } from "../core/redact.js";
 import type { SourceProvider } from "../core/ports.js";
 import type { AppKey, DeploymentRecord, Phase, PipelineEvent, SecretScope } from "../core/types.js";
 import type { Quotas } from "./quotas.js";
+import type { SecretSources } from "./secret-values.js";
 import type { StepLogs } from "./step-logs.js";
 
 /**
@@ -33,7 +34,7 @@ export interface BindablesInput {
 /** Parses a commit's spec; the composition root runs it off the event loop (parseAppSpec in a worker thread). */
 export type AppSpecParser = (text: string, options: { template?: boolean }) => SpecResult | Promise<SpecResult>;
 
-export interface RunDeps {
+export interface RunDeps extends SecretSources {
   store: Store;
   runtime: Runtime;
   source: SourceProvider;

@@ -8,6 +8,8 @@ import type { Runtime } from "../runtime/runtime.js";
 import type { LogChunk, Store } from "../core/store.js";
 import { IntentError, describeCause } from "../core/errors.js";
 import type { SourceProvider } from "../core/ports.js";
+import type { SecretStore } from "../core/secrets.js";
+import { createSecretCipher, type SecretCipher } from "../secrets/cipher.js";
 import type { AppKey, DeploymentRecord, Intent, Phase, PipelineEvent } from "../core/types.js";
 import type { AppSpecParser, BindContextHook } from "./deploy-context.js";
 import { DEFAULT_QUOTAS, type Quotas } from "./quotas.js";
@@ -42,6 +44,13 @@ export interface PipelineOptions {
    * databases (BERTH_PREVIEW_SECRETS); every other preview gets none. A fork's preview never does.
    */
   previewSecrets?: string[];
+  /** The operator's SECRET values (src/secrets/); a spec's SECRET without a value reads it. */
+  secrets?: SecretStore;
+  /**
+   * Seals SECRET values written in a spec before the spec is stored (BERTH_SECRET_KEY or the key file).
+   * Without one, a throwaway key: a stored spec then opens only in this process.
+   */
+  secretCipher?: SecretCipher;
   /** The operator's limits per app (BERTH_MAX_*); each one not given is DEFAULT_QUOTAS'. */
   quotas?: Partial<Quotas>;
 }
@@ -106,6 +115,8 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
     logFlushMs: opts.logFlushMs ?? 250,
     parseSpec: opts.parseSpec,
     quotas: { ...DEFAULT_QUOTAS, ...opts.quotas },
+    secrets: opts.secrets,
+    cipher: opts.secretCipher ?? createSecretCipher({ current: randomBytes(32), source: "a throwaway key" }),
   };
   const scheduler = new Scheduler({
     store,

@@ -8,6 +8,7 @@ import { appNameFor, componentsOf, rolloutRequestFor } from "./map-spec.js";
 import { keepNamesOf } from "./names.js";
 import { jobStages } from "./stages/job.js";
 import type { Deployable } from "./stages/rollout.js";
+import { openSpec } from "./secret-values.js";
 import { bindablesFor } from "./stages/spec.js";
 
 /** The runner's side of recovery: run a stage, record its outcome, swallow its failure. */
@@ -36,20 +37,21 @@ function revertStage(deps: RunDeps, name: string): Stage<void> {
     restore: () => false,
     async run(ctx, signal) {
       const before = ctx.previous;
-      const spec = before?.spec as AppSpec | undefined;
-      const old = spec && componentsOf(spec).find((c): c is Deployable => c.name === name && c.kind !== "job");
+      const stored = before?.spec as AppSpec | undefined;
+      const old = stored && componentsOf(stored).find((c): c is Deployable => c.name === name && c.kind !== "job");
       const image = before?.images[name];
       const sink = ctx.logs.sink(step);
-      if (!before || !spec || !old || !image) {
+      if (!before || !stored || !old || !image) {
         sink(`removing ${name}: no earlier deployment serves it`);
         await deps.runtime.remove(ctx.deployment.appId, [name]);
         return;
       }
       const { app, appId, sha, id } = before.record;
-      const appName = appNameFor(spec, app);
+      const appName = appNameFor(stored, app);
       // The restored code gets what it got then, and never more than the failed deployment was allowed.
       const untrusted = before.record.untrusted || ctx.deployment.untrusted;
       const secrets = untrusted || before.record.secrets === "none" || ctx.deployment.secrets === "none" ? "none" : "production";
+      const spec = await openSpec(deps, app, secrets, stored);
       const bind = await bindablesFor(deps, { app, appId, appName, sha, spec, untrusted, secrets });
       const request = rolloutRequestFor(spec, old, { app, appId, appName, deploymentId: id, image, bind, secrets });
       sink(`restoring ${name} from deployment ${id}`);

@@ -10,7 +10,7 @@ import { StopRequest } from "../core/errors.js";
 import { isFinal } from "../core/phases.js";
 import { createRedactor } from "../core/redact.js";
 import type { DeploymentInternals } from "../core/store.js";
-import type { DeploymentKind } from "../core/types.js";
+import type { DeploymentKind, Intent } from "../core/types.js";
 import type { DeployContext, RunDeps, StageGroup } from "./deploy-context.js";
 import { keepNamesOf } from "./names.js";
 import { StageRunner, type RunOutcome } from "./runner.js";
@@ -39,8 +39,15 @@ function rollbackPlan(deps: RunDeps): StageGroup[] {
   return [{ phase: "DEPLOYING", parallel: false, stages: (ctx) => rolloutStages(deps, ctx) }];
 }
 
+/** Restart what runs as it is, or (refreshEnv: a secret changed) roll it out again with the env resolved now. */
 function restartPlan(deps: RunDeps): StageGroup[] {
-  return [{ phase: "DEPLOYING", parallel: false, stages: () => [restartStage(deps)] }];
+  const stages = (ctx: DeployContext) => {
+    const intent = ctx.internals.intent as Extract<Intent, { kind: "restart" }>;
+    if (!intent.refreshEnv) return [restartStage(deps)];
+    const wanted = new Set(intent.components ?? []);
+    return rolloutStages(deps, ctx).filter((s) => s.component !== undefined && (wanted.size === 0 || wanted.has(s.component)));
+  };
+  return [{ phase: "DEPLOYING", parallel: false, stages }];
 }
 
 const PLANS: Record<DeploymentKind, (deps: RunDeps) => StageGroup[]> = {

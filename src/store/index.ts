@@ -10,16 +10,20 @@ import { createNames } from "./names.js";
 import { migrate, openDatabase, type StoreOptions } from "./open.js";
 import { createQueue } from "./queue.js";
 import { createRetention } from "./retention.js";
+import { createSecretRows, type SecretRows } from "./secrets.js";
 import type { Database } from "./schema.js";
 import { createRecordDelivery, createState } from "./state.js";
 
 export type { Database } from "./schema.js";
 export type { StoreOptions } from "./open.js";
+export type { SecretRows } from "./secrets.js";
 export type * from "../core/store.js";
 
 /** The SQL store: the Store contract plus its Kysely handle (tests and migrations read it). */
 export interface SqlStore extends Store {
   readonly db: Kysely<Database>;
+  /** Sealed secret values (src/secrets/ seals and opens them); outside the Store contract, which the pipeline sees. */
+  readonly secretRows: SecretRows;
 }
 
 export async function createStore(opts: StoreOptions): Promise<SqlStore> {
@@ -39,5 +43,6 @@ export async function createStore(opts: StoreOptions): Promise<SqlStore> {
     state: createState(db, flavor),
     names: createNames(db),
     queue: createQueue(db, flavor),
+    secretRows: createSecretRows(db, flavor),
   };
 }

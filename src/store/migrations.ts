@@ -123,6 +123,7 @@ function migrations(f: SqlFlavor): Record<string, Migration> {
     "0004_trust": trustMigration(f),
     "0005_claims": claimsMigration(ts, now),
     "0006_retention_indexes": retentionIndexesMigration(),
+    "0007_secrets": secretsMigration(ts, now),
   };
 }
 
@@ -140,6 +141,23 @@ function claimsMigration(ts: SqlFlavor["timestamp"], now: ReturnType<typeof sql>
         .execute();
       await db.schema.createIndex("claims_app").on("claims").column("app_id").execute();
       await claimServedNames(db as Kysely<ServedNamesDb>);
+    },
+  };
+}
+
+/** Operator-set SECRET values, sealed by src/secrets/ before they reach the store (never plaintext). */
+function secretsMigration(ts: SqlFlavor["timestamp"], now: ReturnType<typeof sql>): Migration {
+  return {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("secrets")
+        .addColumn("repository", "text", (c) => c.notNull())
+        .addColumn("environment", "text", (c) => c.notNull())
+        .addColumn("key", "text", (c) => c.notNull())
+        .addColumn("sealed", "text", (c) => c.notNull())
+        .addColumn("updated_at", ts, (c) => c.notNull().defaultTo(now))
+        .addPrimaryKeyConstraint("secrets_pkey", ["repository", "environment", "key"])
+        .execute();
     },
   };
 }

@@ -87,6 +87,16 @@ export interface ClaimsTable {
   created_at: Timestamp;
 }
 
+export interface SecretsTable {
+  /** `owner/name`, lower case. */
+  repository: string;
+  environment: string;
+  key: string;
+  /** What src/secrets/ sealed: AES-256-GCM, bound to repository, environment and key. */
+  sealed: string;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   apps: AppsTable;
   deployments: DeploymentsTable;
@@ -95,6 +105,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   state: StateTable;
   claims: ClaimsTable;
+  secrets: SecretsTable;
 }
 
 /** Columns holding JSON (jsonb on PostgreSQL, JSON text on SQLite). */

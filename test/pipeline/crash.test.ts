@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { createSecretCipher } from "../../src/secrets/cipher.js";
+import { loadSecretKeys } from "../../src/secrets/secret-key.js";
 import { createStore } from "../../src/store/index.js";
 import { silentLog } from "../store/open-store.js";
 import { startChild, type Child } from "./child.js";
@@ -42,7 +44,8 @@ async function killChild() {
 
 async function restart(): Promise<Harness> {
   const store = await createStore({ dataDir, log: silentLog });
-  const restarted = await harness({ store, start: false });
+  // The key file the child process created: a restarted Berth opens the specs it stored.
+  const restarted = await harness({ store, start: false, pipeline: { secretCipher: createSecretCipher(loadSecretKeys({ dataDir })) } });
   restarted.source.specs.set("default", NAMED);
   await restarted.pipeline.start();
   return restarted;

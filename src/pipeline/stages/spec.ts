@@ -4,10 +4,11 @@ import type { AppSpec, BindContext } from "../../app-spec/index.js";
 import { isDeployTemplate, oversizedFile, parseAppSpec, resolveComponentEnv } from "../../app-spec/index.js";
 import { deployError } from "../../core/errors.js";
 import { MIN_SECRET_LENGTH } from "../../core/redact.js";
-import type { BindablesInput, DeployContext, RunDeps, Stage } from "../deploy-context.js";
+import { need, type BindablesInput, type DeployContext, type RunDeps, type Stage } from "../deploy-context.js";
 import { appNameFor, componentsOf, defaultBindContext, isPreview, specSecrets, tooShortSecretKeys } from "../map-spec.js";
 import { claimNames } from "../names.js";
 import { checkQuotas } from "../quotas.js";
+import { openSpec, sealSpec } from "../secret-values.js";
 
 /** Problems written to the step's log; a pathological spec can have tens of thousands. */
 const LOGGED_PROBLEMS = 200;
@@ -27,10 +28,11 @@ export function specStage(deps: RunDeps): Stage<{ path: string; unservedDomains:
       if (!spec) {
         throw deployError("SPEC_INVALID", { path: fetched.path, errors: problems.filter((p) => p.severity === "error"), step: "spec" });
       }
-      await deps.store.deployments.update(ctx.deployment.id, { spec });
+      // Stored without plaintext secrets; useSpec opens what restarts and rollbacks read back the same way.
+      await deps.store.deployments.update(ctx.deployment.id, { spec: sealSpec(deps, app, spec) });
       checkQuotas(spec, deps.quotas);
       await useSpec(deps, ctx, spec);
-      for (const key of tooShortSecretKeys(spec)) {
+      for (const key of tooShortSecretKeys(need(ctx.spec, "the spec"))) {
         sink(`warning: SECRET ${key} is shorter than ${MIN_SECRET_LENGTH} characters, too short to keep out of logs; Berth does not redact it: use a longer value`);
       }
       await deps.store.apps.setSpecName(ctx.deployment.appId, spec.name);
@@ -45,10 +47,11 @@ export function specStage(deps: RunDeps): Stage<{ path: string; unservedDomains:
 }
 
 /** Everything the later stages learn from the spec; also run when a deployment resumes with its spec stored. */
-export async function useSpec(deps: RunDeps, ctx: DeployContext, spec: AppSpec): Promise<void> {
+export async function useSpec(deps: RunDeps, ctx: DeployContext, stored: AppSpec): Promise<void> {
   const { app, appId, sha, untrusted, secrets } = ctx.deployment;
   // First: a deployment whose names belong to another app learns nothing and runs nothing.
-  await claimNames(deps, ctx, spec);
+  await claimNames(deps, ctx, stored);
+  const spec = await openSpec(deps, app, secrets, stored);
   ctx.spec = spec;
   ctx.appName = appNameFor(spec, app);
   ctx.bind = await bindablesFor(deps, { app, appId, appName: ctx.appName, sha, spec, untrusted, secrets });

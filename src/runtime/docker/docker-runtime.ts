@@ -30,7 +30,7 @@ export interface DockerRuntimeOptions {
   /** `isolated`: one network per app, `http_port` published on 127.0.0.1, builds on the app's build network. `host`: instances share the host's network, each on its own port (PORT) on 127.0.0.1. */
   network: NetworkMode;
   /** Base images for generated Dockerfiles; production defaults are the official images. */
-  images?: Partial<BaseImages>;
+  images?: { [K in keyof BaseImages]?: string | undefined };
   /** BERTH_BUILD_TIMEOUT in milliseconds; default 30 minutes. */
   buildTimeoutMs?: number;
   /** Where static sites' built output is kept for the router. */
@@ -59,7 +59,8 @@ export type DockerRuntime = Runtime & {
 
 export function createDockerRuntime(opts: DockerRuntimeOptions): DockerRuntime {
   const docker = opts.docker ?? new Dockerode();
-  const images: BaseImages = { ...DEFAULT_BASE_IMAGES, ...opts.images };
+  // An image left unset (undefined) keeps the official default.
+  const images: BaseImages = { ...DEFAULT_BASE_IMAGES, ...Object.fromEntries(Object.entries(opts.images ?? {}).filter(([, v]) => v)) };
   const ctx: DockerContext = {
     docker,
     router: opts.router,
