@@ -53,6 +53,7 @@ describe("readConfig", () => {
       deliveryRetentionMs: 7 * 86_400_000,
       retentionIntervalMs: 3_600_000,
       previewSecrets: [],
+      baseImages: { node: undefined, python: undefined, go: undefined },
     });
   });
 
