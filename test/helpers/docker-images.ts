@@ -128,9 +128,11 @@ export function layerIdsIn(lines: readonly string[]): string[] {
  * container) is refused by the engine and stays, so parallel test files cannot break each other.
  */
 export function removeLayers(ids: readonly string[]): void {
-  const bases = [TEST_BUSYBOX_IMAGE, TEST_NODE_IMAGE].map((ref) =>
-    docker(["image", "inspect", "--format", "{{.Id}}", ref]).trim().replace(/^sha256:/, ""),
-  );
+  // Every base image (busybox, node, python, go): a build's log names its FROM image's id too.
+  const bases = docker(["images", "-q", "--no-trunc", "--filter", `label=${TEST_LABEL}.base=true`])
+    .split("\n")
+    .filter(Boolean)
+    .map((id) => id.replace(/^sha256:/, ""));
   for (const id of [...new Set(ids)].reverse()) {
     if (bases.some((b) => b.startsWith(id))) continue;
     try {
