@@ -11,15 +11,19 @@ import { migrate, openDatabase, type StoreOptions } from "./open.js";
 import { createQueue } from "./queue.js";
 import { createRetention } from "./retention.js";
 import type { Database } from "./schema.js";
+import { createTokens, type TokenStore } from "./tokens.js";
 import { createRecordDelivery, createState } from "./state.js";
 
 export type { Database } from "./schema.js";
 export type { StoreOptions } from "./open.js";
+export type { TokenRecord, TokenStore } from "./tokens.js";
 export type * from "../core/store.js";
 
 /** The SQL store: the Store contract plus its Kysely handle (tests and migrations read it). */
 export interface SqlStore extends Store {
   readonly db: Kysely<Database>;
+  /** API tokens (not in the core Store contract: only the HTTP API asks for them). */
+  tokens: TokenStore;
 }
 
 export async function createStore(opts: StoreOptions): Promise<SqlStore> {
@@ -39,5 +43,6 @@ export async function createStore(opts: StoreOptions): Promise<SqlStore> {
     state: createState(db, flavor),
     names: createNames(db),
     queue: createQueue(db, flavor),
+    tokens: createTokens(db, flavor),
   };
 }

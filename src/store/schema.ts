@@ -87,6 +87,16 @@ export interface ClaimsTable {
   created_at: Timestamp;
 }
 
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  /** Hex SHA-256 of the token. */
+  hash: string;
+  created_at: Timestamp;
+  last_used_at: ColumnType<Date | null, Date | null | undefined, Date | string | null>;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date | string | null>;
+}
+
 export interface Database {
   apps: AppsTable;
   deployments: DeploymentsTable;
@@ -95,6 +105,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   state: StateTable;
   claims: ClaimsTable;
+  api_tokens: ApiTokensTable;
 }
 
 /** Columns holding JSON (jsonb on PostgreSQL, JSON text on SQLite). */
