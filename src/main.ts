@@ -33,6 +33,7 @@ import {
   type DockerRuntime,
 } from "./runtime/docker/index.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
+import { createApiHandler } from "./api/api-handler.js";
 import { CREDENTIAL_LOG_PATHS } from "./server/auth.js";
 import { createHealthHandler } from "./server/health.js";
 import { serveManifestFlow } from "./server/manifest-flow.js";
@@ -220,6 +221,22 @@ async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline
   addHandler(createRootWebhookHandler(await app.getNodeMiddleware()));
   const operator = readOperatorToken({ configured: config.apiToken, dataDir: config.dataDir });
   if (operator.path) log.info({ path: operator.path }, "BERTH_API_TOKEN is unset: the operator token is in this file");
+  addHandler(
+    createApiHandler({
+      store,
+      pipeline,
+      tokens: store.tokens,
+      bootstrapToken: operator.token,
+      // The real secret store (src/secrets/) is wired here once it lands; until then the secrets endpoints answer 503.
+      branchHead: async (key, branch) => {
+        const [owner = "", repo = ""] = key.repository.split("/");
+        const { data } = await (await app.auth(key.installationId)).rest.repos.getBranch({ owner, repo, branch });
+        return data.commit.sha;
+      },
+      redact,
+      log: log.child({ room: "api" }),
+    }),
+  );
   const pages = await addOperatorPages(addHandler, {
     token: operator.token,
     berthUrl: config.berthUrl,

@@ -25,7 +25,10 @@ export async function submit(deps: ApiDeps, intent: Intent): Promise<RouteResult
 
 /** The commit to deploy when none is named: the branch head where Berth can ask GitHub, else the newest deployed one. */
 async function defaultSha(deps: ApiDeps, app: AppRecord): Promise<string> {
-  const head = await deps.branchHead?.(app.key, app.branch);
+  const head = await deps.branchHead?.(app.key, app.branch).catch((err: unknown) => {
+    deps.log.warn({ err, repository: app.key.repository }, "could not read the branch head; deploying the newest deployed commit");
+    return undefined;
+  });
   if (head) return head;
   const [newest] = await deps.store.deployments.list(app.id, { limit: 1 });
   const sha = app.activeSha ?? newest?.sha;

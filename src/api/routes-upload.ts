@@ -17,7 +17,7 @@ export function uploadRoutes(deps: ApiDeps): Route[] {
       tag: "actions",
       summary: "Deploy a source archive (tar.gz, `.do/app.yaml` at its root) as the app `name`, without GitHub",
       params: UploadParams,
-      query: S.UploadQuery,
+      query: S.AppQuery,
       rawBody: "application/gzip",
       response: S.Accepted,
       status: 202,

@@ -115,4 +115,3 @@ export const CreateTokenBody = z.object({ name: z.string().min(1).max(100) }).st
 export const TokenCreated = z.object({ token: TokenView.extend({ secret: z.string().describe("the token itself: shown once, stored only as a digest") }) });
 export const TokenRevoked = z.object({ revoked: z.boolean() });
 
-export const UploadQuery = AppQuery;

@@ -16,7 +16,7 @@ import { createRecordDelivery, createState } from "./state.js";
 
 export type { Database } from "./schema.js";
 export type { StoreOptions } from "./open.js";
-export type { TokenRecord, TokenStore } from "./tokens.js";
+export type { TokenStore } from "./tokens.js";
 export type * from "../core/store.js";
 
 /** The SQL store: the Store contract plus its Kysely handle (tests and migrations read it). */
