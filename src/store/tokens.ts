@@ -40,6 +40,7 @@ const fromRow = (row: TokenRow): TokenRecord => ({
   ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
 });
 
+const LAST_USED_GRANULARITY_MS = 60_000;
 const COLUMNS = ["id", "name", "created_at", "last_used_at", "revoked_at"] as const;
 
 export function createTokens(db: Kysely<Database>, f: SqlFlavor): TokenStore {
@@ -49,14 +50,12 @@ export function createTokens(db: Kysely<Database>, f: SqlFlavor): TokenStore {
       return fromRow(row);
     },
     async use(hash) {
-      const row = await db
-        .updateTable("api_tokens")
-        .set({ last_used_at: f.now })
-        .where("hash", "=", hash)
-        .where("revoked_at", "is", null)
-        .returning(COLUMNS)
-        .executeTakeFirst();
-      return row ? fromRow(row) : undefined;
+      const row = await db.selectFrom("api_tokens").select(COLUMNS).where("hash", "=", hash).where("revoked_at", "is", null).executeTakeFirst();
+      if (!row) return undefined;
+      // At most one write a minute per token: every API request is a lookup, not a commit.
+      if (row.last_used_at && Date.now() - row.last_used_at.getTime() < LAST_USED_GRANULARITY_MS) return fromRow(row);
+      const used = await db.updateTable("api_tokens").set({ last_used_at: f.now }).where("id", "=", row.id).returning(COLUMNS).executeTakeFirst();
+      return fromRow(used ?? row);
     },
     async list() {
       const rows = await db.selectFrom("api_tokens").select(COLUMNS).orderBy("created_at").orderBy("id").execute();
