@@ -7,6 +7,7 @@ import { createApiHandler } from "../../src/api/api-handler.js";
 import type { ApiDeps } from "../../src/api/route.js";
 import type { SecretEntry, SecretEnvironment, SecretStore } from "../../src/core/secrets.js";
 import { createRedactor } from "../../src/core/redact.js";
+import type { PipelineOptions } from "../../src/pipeline/index.js";
 import type { MemoryRuntimeOptions } from "../../src/runtime/memory/index.js";
 import { harness, type Harness } from "../pipeline/helpers.js";
 import { silentLog } from "../store/open-store.js";
@@ -50,8 +51,12 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function startApiServer(extra: Partial<ApiDeps> = {}, runtime?: MemoryRuntimeOptions): Promise<ApiServer> {
-  const h = await harness({ runtime });
+export async function startApiServer(
+  extra: Partial<ApiDeps> = {},
+  runtime?: MemoryRuntimeOptions,
+  pipeline?: Partial<PipelineOptions>,
+): Promise<ApiServer> {
+  const h = await harness({ runtime, pipeline });
   const secrets = new MemorySecrets();
   const redactor = createRedactor(h.source.secrets());
   const handler = createApiHandler({

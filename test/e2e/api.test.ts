@@ -1,7 +1,10 @@
 // The API and the CLI on Berth as a user runs it (`npm start`, the built JavaScript, the memory runtime, the
 // fake GitHub): main.ts serves /api/v1 behind BERTH_API_TOKEN, and tokens issued through it work and revoke.
 import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as tar from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeGitHub, type FakeGitHub } from "../fake-github/index.js";
 import { BerthProcess } from "./harness.js";
@@ -53,5 +56,29 @@ describe("the API on a running Berth", { timeout: 120_000 }, () => {
     const secrets = await cli(["secrets", "list", "acme/web"]);
     expect(secrets.code).toBe(5);
     expect(secrets.stderr).toContain("no secret store");
+  });
+
+  it("deploys an uploaded archive without GitHub, to ACTIVE", async () => {
+    const root = mkdtempSync(join(tmpdir(), "berth-e2e-upload-"));
+    try {
+      mkdirSync(join(root, ".do"));
+      writeFileSync(join(root, ".do/app.yaml"), "name: e2e-upload\nservices:\n  - name: web\n    git: { repo_clone_url: https://example.invalid/web.git }\n");
+      writeFileSync(join(root, "server.js"), "console.log('hello')\n");
+      await tar.c({ gzip: true, file: join(root, "src.tar.gz"), cwd: root }, [".do", "server.js"]);
+      const res = await fetch(`${url}/api/v1/uploads/e2e-upload`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${OPERATOR}`, "content-type": "application/gzip" },
+        body: readFileSync(join(root, "src.tar.gz")),
+      });
+      expect(res.status).toBe(202);
+      const { deployment } = (await res.json()) as { deployment: { id: string } };
+      // The event stream ends when the deployment is final.
+      const stream = await fetch(`${url}/api/v1/deployments/${deployment.id}/logs/stream`, { headers: { authorization: `Bearer ${OPERATOR}` } });
+      expect(await stream.text()).toContain('event: end\ndata: {"phase":"ACTIVE"}');
+      const shown = await cli(["apps", "get", "upload/e2e-upload", "--json"]);
+      expect(JSON.parse(shown.stdout).app.activeDeployment.id).toBe(deployment.id);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
