@@ -16,6 +16,8 @@ const EXIT_BY_STATUS: Record<number, number> = { 400: EXIT.failure, 401: EXIT.un
 
 export interface ApiClient {
   call<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** POSTs raw bytes (a source archive) and reads the JSON answer. */
+  upload<T = unknown>(path: string, body: Uint8Array, type: string): Promise<T>;
   /** Server-Sent Events of `path`, each as `{ event, data }` parsed, until the server ends the stream. */
   events(path: string): AsyncGenerator<{ event: string; data: unknown }>;
 }
@@ -29,13 +31,16 @@ function settings(io: CliIo): { url: string; token: string } {
   return { url, token };
 }
 
-async function request(io: CliIo, method: string, path: string, body: unknown, accept: string): Promise<Response> {
+type Body = { json: unknown } | { raw: Uint8Array; type: string } | undefined;
+
+async function request(io: CliIo, method: string, path: string, body: Body, accept: string): Promise<Response> {
   const { url, token } = settings(io);
   const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept };
-  if (body !== undefined) headers["content-type"] = "application/json";
+  if (body) headers["content-type"] = "json" in body ? "application/json" : body.type;
   let res: Response;
   try {
-    res = await (io.fetch ?? fetch)(`${url}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const payload = body === undefined ? undefined : "json" in body ? JSON.stringify(body.json) : body.raw;
+    res = await (io.fetch ?? fetch)(`${url}/api/v1${path}`, { method, headers, body: payload });
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new CliError(`cannot reach Berth at ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, EXIT.unavailable);
@@ -66,7 +71,11 @@ function parseEvent(block: string): { event: string; data: unknown } | undefined
 export function createApiClient(io: CliIo): ApiClient {
   return {
     async call<T>(method: string, path: string, body?: unknown) {
-      const res = await request(io, method, path, body, "application/json");
+      const res = await request(io, method, path, body === undefined ? undefined : { json: body }, "application/json");
+      return (await res.json()) as T;
+    },
+    async upload<T>(path: string, raw: Uint8Array, type: string) {
+      const res = await request(io, "POST", path, { raw, type }, "application/json");
       return (await res.json()) as T;
     },
     async *events(path) {

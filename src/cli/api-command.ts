@@ -21,8 +21,9 @@ export interface ApiCommandContext {
 export interface ApiCommandSpec {
   summary: string;
   usage: string;
-  /** Positional arguments the command takes (exactly). */
+  /** Positional arguments the command takes (exactly, unless `optional` says how many of the last may be left out). */
   positionals: string[];
+  optional?: number;
   options?: ParseArgsOptionsConfig;
   run(ctx: ApiCommandContext): Promise<number>;
 }
@@ -48,7 +49,8 @@ export function apiCommand(spec: ApiCommandSpec): Command {
         const parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { ...COMMON, ...spec.options } });
         values = parsed.values as Values;
         positionals = parsed.positionals;
-        if (!values.help && positionals.length !== spec.positionals.length) {
+        const fewest = spec.positionals.length - (spec.optional ?? 0);
+        if (!values.help && (positionals.length < fewest || positionals.length > spec.positionals.length)) {
           throw new Error(`expected ${spec.positionals.length ? spec.positionals.join(" ") : "no arguments"}, found ${positionals.length ? positionals.join(" ") : "none"}`);
         }
       } catch (err) {

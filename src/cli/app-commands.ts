@@ -22,7 +22,7 @@ function describeDeployment(d: Deployment): string {
 }
 
 /** Follows the deployment's event stream until it is final; phase changes go to stderr unless --json. */
-async function waitFor(client: ApiClient, id: string, ctx: ApiCommandContext, onLog?: (c: LogChunk) => void): Promise<Deployment> {
+export async function waitFor(client: ApiClient, id: string, ctx: ApiCommandContext, onLog?: (c: LogChunk) => void): Promise<Deployment> {
   for await (const { event, data } of client.events(`/deployments/${encodeURIComponent(id)}/logs/stream`)) {
     if (event === "log") onLog?.(data as LogChunk);
     if (event === "phase" && !ctx.json && !onLog) ctx.io.stderr(`${(data as { phase: string }).phase}\n`);

@@ -4,6 +4,7 @@ import { actionCommands, appCommands, deploymentCommands } from "./app-commands.
 import { secretCommands, tokenCommands } from "./admin-commands.js";
 import { EXIT, type CliIo, type Command } from "./command.js";
 import { specCommands } from "./spec-commands.js";
+import { up } from "./up-command.js";
 
 export type { CliIo } from "./command.js";
 
@@ -15,9 +16,11 @@ const groups: Record<string, { summary: string; commands: Record<string, Command
   tokens: { summary: "API tokens", commands: tokenCommands },
 };
 
+const topLevel: Record<string, Command> = { ...actionCommands, up };
+
 export function helpText(): string {
   const lines = ["Usage: berth <command> [options]", "", "Commands:"];
-  for (const [name, command] of Object.entries(actionCommands)) {
+  for (const [name, command] of Object.entries(topLevel)) {
     lines.push(`  berth ${name.padEnd(16)} ${command.summary}`, `      ${command.usage}`);
   }
   for (const [group, { commands }] of Object.entries(groups)) {
@@ -43,7 +46,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     io.stdout(`berth ${io.version ?? "unknown"}\n`);
     return EXIT.ok;
   }
-  if (Object.hasOwn(actionCommands, groupName)) return actionCommands[groupName]!.run(argv.slice(1), io);
+  if (Object.hasOwn(topLevel, groupName)) return topLevel[groupName]!.run(argv.slice(1), io);
   const group = groups[groupName];
   if (!group || !Object.hasOwn(groups, groupName)) {
     io.stderr(`berth: unknown command "${groupName}"; run berth --help for the list\n`);

@@ -58,3 +58,28 @@ describe("POST /uploads/{name}", () => {
     expect((await upload("Bad_Name", Buffer.from("x"))).status).toBe(400);
   });
 });
+
+describe("berth up", () => {
+  it("packs a directory, uploads it, follows the deploy and prints the URL", async () => {
+    const { runCli } = await import("../../src/cli/run-cli.js");
+    const { readFile } = await import("node:fs/promises");
+    const root = mkdtempSync(join(dir, "up-"));
+    mkdirSync(join(root, ".do"));
+    writeFileSync(join(root, ".do/app.yaml"), SPEC.replace("uploaded", "up-app"));
+    mkdirSync(join(root, "node_modules"));
+    writeFileSync(join(root, "node_modules/huge.js"), "left out\n");
+    let stdout = "";
+    let stderr = "";
+    const code = await runCli(["up", root], {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      readFile: (p) => readFile(p, "utf8"),
+      env: { BERTH_URL: api.url, BERTH_TOKEN: OPERATOR_TOKEN },
+    });
+    expect(stderr).toContain("uploading");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^http/);
+    const broken = await runCli(["up", join(dir, "nowhere")], { stdout: () => {}, stderr: () => {}, readFile: (p) => readFile(p, "utf8"), env: { BERTH_URL: api.url, BERTH_TOKEN: OPERATOR_TOKEN } });
+    expect(broken).toBe(2);
+  });
+});
