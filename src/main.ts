@@ -34,6 +34,9 @@ import {
   type DockerRuntime,
 } from "./runtime/docker/index.js";
 import { createMemoryRuntime } from "./runtime/memory/index.js";
+import { createApiHandler } from "./api/api-handler.js";
+import type { SourceUploads } from "./api/route.js";
+import { createUploadSource, isUploadEvent, UPLOAD_INSTALLATION, withUploads } from "./api/upload-source.js";
 import { CREDENTIAL_LOG_PATHS } from "./server/auth.js";
 import { createHealthHandler } from "./server/health.js";
 import { serveManifestFlow } from "./server/manifest-flow.js";
@@ -135,12 +138,14 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
   const { config, github, store, plane, log } = w;
   const auth = (installationId: number) => app.auth(installationId);
   const source = new GitHubSource(auth);
+  // Apps deployed from an uploaded archive (`POST /api/v1/uploads/{name}`) read their source from it, not GitHub.
+  const uploads = createUploadSource({ dir: join(config.dataDir, "uploads") });
   // Specs are parsed in a worker thread, so a huge or pathological one never holds up webhooks.
   const specParser = new SpecParserPool({ log });
   const pipeline = createPipeline({
     store,
     runtime: plane.runtime,
-    source,
+    source: withUploads(uploads, source),
     parseSpec: specParser.parse,
     bindContext: databaseBindContext(plane.docker),
     log,
@@ -160,16 +165,25 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
   const results = new CommandResultReporter({ ...reporterOptions, getDeployment: (id) => pipeline.getDeployment(id) });
   const deployments = new DeploymentReporter(reporterOptions);
   const reporters = [checkRuns, deployments, previews, results];
-  const unsubscribe = reporters.map((r) => pipeline.on(r.onEvent));
+  // Apps deployed from an uploaded archive have nothing on GitHub to report to.
+  const unsubscribe = reporters.map((r) =>
+    pipeline.on((e) => {
+      if (!isUploadEvent(e)) r.onEvent(e);
+    }),
+  );
   resumeReports(store, [checkRuns, deployments], log).catch((err: unknown) => log.warn({ err }, "could not resume GitHub reports"));
 
-  const apps: AppsPort = { list: async (o) => store.apps.list(o), remove: (id, reason) => store.apps.remove(id, reason) };
+  // Intake and catch-up speak to GitHub: they never see upload apps.
+  const apps: AppsPort = {
+    list: async (o) => (await store.apps.list(o)).filter((a) => a.key.installationId !== UPLOAD_INSTALLATION),
+    remove: (id, reason) => store.apps.remove(id, reason),
+  };
   const parseSpec: SpecParser = specParser.parse;
   const act = createAct({ auth, pipeline, apps, results, state: store.state, writes, parseSpec, redact, previews, log, appId: github.appId });
   const inbox = new Inbox(store.state);
   const worker = new EventWorker({ inbox, act, log });
   registerHandlers(app, { deliveries: store, inbox, worker, appId: github.appId, bodyDigests: w.bodyDigests });
-  const pages = await addPages(app, addHandler, w, pipeline, redact);
+  const pages = await addPages(app, addHandler, w, pipeline, redact, uploads);
 
   if (plane.router) await plane.router.listen();
   if (plane.runtime.adopt) await plane.runtime.adopt();
@@ -219,7 +233,7 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
 }
 
 /** Health, the root webhook path, and the operator's login, deployment pages and metrics on Berth's own HTTP server. */
-async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline: Pipeline, redact: (text: string) => string) {
+async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline: Pipeline, redact: (text: string) => string, uploads: SourceUploads) {
   const { config, store, plane, registry, log } = w;
   addHandler(
     createHealthHandler({
@@ -233,6 +247,24 @@ async function addPages(app: Probot, addHandler: AddHandler, w: Wiring, pipeline
   addHandler(createRootWebhookHandler(await app.getNodeMiddleware()));
   const operator = readOperatorToken({ configured: config.apiToken, dataDir: config.dataDir });
   if (operator.path) log.info({ path: operator.path }, "BERTH_API_TOKEN is unset: the operator token is in this file");
+  addHandler(
+    createApiHandler({
+      store,
+      pipeline,
+      tokens: store.tokens,
+      bootstrapToken: operator.token,
+      secrets: w.secrets.store,
+      branchHead: async (key, branch) => {
+        if (key.installationId === UPLOAD_INSTALLATION) return undefined;
+        const [owner = "", repo = ""] = key.repository.split("/");
+        const { data } = await (await app.auth(key.installationId)).rest.repos.getBranch({ owner, repo, branch });
+        return data.commit.sha;
+      },
+      uploads,
+      redact,
+      log: log.child({ room: "api" }),
+    }),
+  );
   const pages = await addOperatorPages(addHandler, {
     token: operator.token,
     berthUrl: config.berthUrl,

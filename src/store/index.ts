@@ -12,11 +12,13 @@ import { createQueue } from "./queue.js";
 import { createRetention } from "./retention.js";
 import { createSecretRows, type SecretRows } from "./secrets.js";
 import type { Database } from "./schema.js";
+import { createTokens, type TokenStore } from "./tokens.js";
 import { createRecordDelivery, createState } from "./state.js";
 
 export type { Database } from "./schema.js";
 export type { StoreOptions } from "./open.js";
 export type { SecretRows } from "./secrets.js";
+export type { TokenStore } from "./tokens.js";
 export type * from "../core/store.js";
 
 /** The SQL store: the Store contract plus its Kysely handle (tests and migrations read it). */
@@ -24,6 +26,8 @@ export interface SqlStore extends Store {
   readonly db: Kysely<Database>;
   /** Sealed secret values (src/secrets/ seals and opens them); outside the Store contract, which the pipeline sees. */
   readonly secretRows: SecretRows;
+  /** API tokens (not in the core Store contract: only the HTTP API asks for them). */
+  tokens: TokenStore;
 }
 
 export async function createStore(opts: StoreOptions): Promise<SqlStore> {
@@ -44,5 +48,6 @@ export async function createStore(opts: StoreOptions): Promise<SqlStore> {
     names: createNames(db),
     queue: createQueue(db, flavor),
     secretRows: createSecretRows(db, flavor),
+    tokens: createTokens(db, flavor),
   };
 }

@@ -4,6 +4,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { NON_FINAL_PHASES } from "../core/phases.js";
 import type { SqlFlavor } from "./flavor.js";
+import { tokensMigration } from "./tokens.js";
 
 // Written into the partial index as literals: a CREATE INDEX cannot take bound parameters.
 const NON_FINAL = sql.raw(`phase IN (${NON_FINAL_PHASES.map((p) => `'${p}'`).join(", ")})`);
@@ -124,6 +125,7 @@ function migrations(f: SqlFlavor): Record<string, Migration> {
     "0005_claims": claimsMigration(ts, now),
     "0006_retention_indexes": retentionIndexesMigration(),
     "0007_secrets": secretsMigration(ts, now),
+    "0008_api_tokens": tokensMigration(ts, now),
   };
 }
 

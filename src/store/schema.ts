@@ -97,6 +97,16 @@ export interface SecretsTable {
   updated_at: Timestamp;
 }
 
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  /** Hex SHA-256 of the token. */
+  hash: string;
+  created_at: Timestamp;
+  last_used_at: ColumnType<Date | null, Date | null | undefined, Date | string | null>;
+  revoked_at: ColumnType<Date | null, Date | null | undefined, Date | string | null>;
+}
+
 export interface Database {
   apps: AppsTable;
   deployments: DeploymentsTable;
@@ -106,6 +116,7 @@ export interface Database {
   state: StateTable;
   claims: ClaimsTable;
   secrets: SecretsTable;
+  api_tokens: ApiTokensTable;
 }
 
 /** Columns holding JSON (jsonb on PostgreSQL, JSON text on SQLite). */

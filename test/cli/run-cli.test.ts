@@ -99,7 +99,7 @@ describe("berth", () => {
   });
 
   it("exits 2 on an unknown command or subcommand", async () => {
-    expect(await run("deploy")).toEqual({ code: 2, stdout: "", stderr: 'berth: unknown command "deploy"; run berth --help for the list\n' });
+    expect(await run("launch")).toEqual({ code: 2, stdout: "", stderr: 'berth: unknown command "launch"; run berth --help for the list\n' });
     expect(await run("spec", "lint")).toEqual({
       code: 2,
       stdout: "",

@@ -270,6 +270,8 @@ describe.each(backends)("store on $kind", ({ kind }) => {
         // And before the migrations after it.
         for (const index of ["logs_created_at", "deliveries_received_at", "state_updated_at"]) await store.db.schema.dropIndex(index).execute();
         await sql`DELETE FROM kysely_migration WHERE name = '0006_retention_indexes'`.execute(store.db);
+        await store.db.schema.dropTable("api_tokens").execute();
+        await sql`DELETE FROM kysely_migration WHERE name = '0008_api_tokens'`.execute(store.db);
         await store.db.schema.dropTable("secrets").execute();
         await sql`DELETE FROM kysely_migration WHERE name = '0007_secrets'`.execute(store.db);
         await migrate(store.db, kind === "sqlite" ? sqliteFlavor : postgresFlavor, silentLog, own.schema);
