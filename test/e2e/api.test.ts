@@ -27,11 +27,12 @@ describe("the API on a running Berth", { timeout: 120_000 }, () => {
     await fake?.close();
   });
 
-  const cli = (args: string[], token = OPERATOR) =>
+  const cli = (args: string[], token = OPERATOR, input?: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_URL: url, BERTH_TOKEN: token }, timeout: 30_000 }, (err, stdout, stderr) =>
+      const child = execFile(process.execPath, [bin, ...args], { env: { ...process.env, BERTH_URL: url, BERTH_TOKEN: token }, timeout: 30_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? Number(err.code) : 0, stdout, stderr }),
       );
+      child.stdin?.end(input ?? "");
     });
 
   it("serves the OpenAPI document and refuses a request without a token in the one error shape", async () => {
@@ -53,9 +54,18 @@ describe("the API on a running Berth", { timeout: 120_000 }, () => {
     const after = await cli(["apps", "list"], token.secret);
     expect(after.code).toBe(3);
     expect(after.stderr).toBe("berth: the token is not valid (unknown or revoked)\n");
-    const secrets = await cli(["secrets", "list", "acme/web"]);
-    expect(secrets.code).toBe(5);
-    expect(secrets.stderr).toContain("no secret store");
+  });
+
+  it("keeps a secret set through the CLI from stdin, and shows its name, never its value", async () => {
+    const value = "e2e-stored-secret-value-4711";
+    const set = await cli(["secrets", "set", "acme/web", "API_KEY"], OPERATOR, `${value}\n`);
+    expect(set, set.stderr).toMatchObject({ code: 0 });
+    const listed = await cli(["secrets", "list", "acme/web", "--json"]);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ environment: "production", secrets: [{ key: "API_KEY" }] });
+    expect(set.stdout + listed.stdout).not.toContain(value);
+    expect((await cli(["secrets", "unset", "acme/web", "API_KEY"])).code).toBe(0);
+    expect(JSON.parse((await cli(["secrets", "list", "acme/web", "--json"])).stdout)).toMatchObject({ secrets: [] });
   });
 
   it("deploys an uploaded archive without GitHub, to ACTIVE", async () => {
