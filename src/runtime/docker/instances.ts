@@ -38,8 +38,11 @@ export function listInstances(ctx: DockerContext, appId?: string, component?: st
 }
 
 export function instanceFromInfo(ctx: DockerContext, info: Dockerode.ContainerInfo): Instance | null {
-  const port = Number(info.Labels[LABEL.port]);
   const name = (info.Names[0] ?? "").replace(/^\//, "");
+  const deploymentId = info.Labels[LABEL.deployment] ?? "";
+  // A worker listens on nothing: it has no port, and is still an instance a redeploy must retire.
+  if (info.Labels[LABEL.port] === undefined) return { id: info.Id, name, hostPort: 0, url: "", deploymentId };
+  const port = Number(info.Labels[LABEL.port]);
   let hostPort = port;
   if (ctx.network === "isolated") {
     const published = info.Ports.find((p) => p.PrivatePort === port && p.IP === "127.0.0.1");
@@ -47,7 +50,7 @@ export function instanceFromInfo(ctx: DockerContext, info: Dockerode.ContainerIn
     hostPort = published.PublicPort;
   }
   if (!hostPort) return null;
-  return { id: info.Id, name, hostPort, url: `http://127.0.0.1:${hostPort}`, deploymentId: info.Labels[LABEL.deployment] ?? "" };
+  return { id: info.Id, name, hostPort, url: `http://127.0.0.1:${hostPort}`, deploymentId };
 }
 
 /** The component's live instances (not a rollout's pending ones). */

@@ -166,5 +166,8 @@ describe.skipIf(Boolean(unavailable))("apps without a Dockerfile on the real eng
     expect(after).toMatch(/task (\d+) done[\s\S]*worker: stopped cleanly/);
     const started = [...text.matchAll(/task (\d+) started/g)].map((m) => m[1]);
     expect(after).toContain(`task ${started.at(-1)} done`);
+    expect((await container.inspect().catch(() => undefined))?.State.Running).not.toBe(true);
+    const workers = await docker.listContainers({ all: true, filters: { label: ["berth.app=flask", "berth.component=worker", `${TEST_LABEL}.run=${runId}`] } });
+    expect(workers.map((w) => w.Labels["berth.deployment"])).toEqual(["v2"]);
   });
 });
