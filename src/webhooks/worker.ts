@@ -90,7 +90,7 @@ export class EventWorker {
         await this.#o.inbox.remove(entry.id);
         log.error({ err, attempts }, "could not act on the delivery after many rounds; dropped (catch-up still deploys missed pushes)");
       } else {
-        await this.#o.inbox.add({ ...entry, attempts });
+        await this.#o.inbox.put({ ...entry, attempts });
         log.error({ err, attempts }, "could not act on the delivery; it stays queued and is retried on the next catch-up");
       }
     } catch (storeErr) {
