@@ -5,7 +5,8 @@
 // of the event loop) goes into the next commit, one transaction. On SQLite each commit is an fsync that blocks
 // the event loop; four of them per delivery (delivery id, body digest, entry, the old index document) were what
 // made acknowledgements slow under bursts. A delivery is answered only once the commit holding it returned, so
-// what GitHub saw acknowledged is on disk.
+// what GitHub saw acknowledged is on disk. Removals are not urgent (a delivery acted on twice after a crash is
+// deduped by the pipeline on its delivery id): they wait up to `removeDelayMs` for a commit to ride along with.
 import type { BerthEvent } from "./events.js";
 import type { InboxDelivery, InboxStore, InboxVerdict } from "../core/ports.js";
 
@@ -23,17 +24,22 @@ interface Waiting {
   put: InboxEntry[];
   remove: string[];
   done: Array<{ resolve: () => void; reject: (err: unknown) => void }>;
+  /** Something that may not wait (an acknowledgement, a retry count). */
+  urgent: boolean;
 }
 
-const nothingWaiting = (): Waiting => ({ accept: [], put: [], remove: [], done: [] });
+const nothingWaiting = (): Waiting => ({ accept: [], put: [], remove: [], done: [], urgent: false });
 
 export class Inbox {
   readonly #store: InboxStore;
   #waiting = nothingWaiting();
   #scheduled = false;
+  #lazy: NodeJS.Timeout | undefined;
+  readonly #removeDelayMs: number;
 
-  constructor(store: InboxStore) {
+  constructor(store: InboxStore, options: { removeDelayMs?: number } = {}) {
     this.#store = store;
+    this.#removeDelayMs = options.removeDelayMs ?? 100;
   }
 
   /** Records a delivery (its id, its body's digest) and keeps its entry, unless its id or body was seen before. */
@@ -41,19 +47,19 @@ export class Inbox {
     return new Promise((resolve, reject) => {
       let verdict: InboxVerdict = "new";
       this.#waiting.accept.push({ delivery: { id: entry.id, digest, entry }, settle: (v) => (verdict = v) });
-      this.#join(() => resolve(verdict), reject);
+      this.#join(() => resolve(verdict), reject, true);
     });
   }
 
   /** Keeps `entry` in place of what was kept under its id (a retry count). */
   put(entry: InboxEntry): Promise<void> {
     this.#waiting.put.push(entry);
-    return new Promise((resolve, reject) => this.#join(resolve, reject));
+    return new Promise((resolve, reject) => this.#join(resolve, reject, true));
   }
 
   remove(id: string): Promise<void> {
     this.#waiting.remove.push(id);
-    return new Promise((resolve, reject) => this.#join(resolve, reject));
+    return new Promise((resolve, reject) => this.#join(resolve, reject, false));
   }
 
   async list(): Promise<InboxEntry[]> {
@@ -61,12 +67,27 @@ export class Inbox {
     return entries.toSorted((a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt));
   }
 
-  #join(resolve: () => void, reject: (err: unknown) => void): void {
+  #join(resolve: () => void, reject: (err: unknown) => void, urgent: boolean): void {
     this.#waiting.done.push({ resolve, reject });
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    // setImmediate, not a microtask: the requests whose bodies arrived in this turn join the same commit.
-    setImmediate(() => void this.#commit());
+    this.#waiting.urgent ||= urgent;
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#waiting.done.length === 0) return;
+    if (this.#waiting.urgent) {
+      clearTimeout(this.#lazy);
+      this.#lazy = undefined;
+      this.#scheduled = true;
+      // setImmediate, not a microtask: the requests whose bodies arrived in this turn join the same commit.
+      setImmediate(() => void this.#commit());
+    } else {
+      this.#lazy ??= setTimeout(() => {
+        this.#lazy = undefined;
+        this.#waiting.urgent = true;
+        this.#schedule();
+      }, this.#removeDelayMs);
+    }
   }
 
   async #commit(): Promise<void> {
@@ -81,10 +102,7 @@ export class Inbox {
     } finally {
       // What arrived while this commit was written goes into the next one.
       this.#scheduled = false;
-      if (this.#waiting.done.length > 0) {
-        this.#scheduled = true;
-        setImmediate(() => void this.#commit());
-      }
+      this.#schedule();
     }
   }
 }
