@@ -10,12 +10,11 @@ import { BerthProcess, DockerJanitor, testRepositoryFiles, uniqueName } from "..
 
 const DELIVERIES = 500;
 const WARM_UP = 20;
-/** Deliveries in flight at once; GitHub sends an installation's deliveries concurrently too. */
 /**
  * Deliveries in flight at once: 1 is GitHub's usual pace for one installation, 4 a burst (a monorepo push
- * fanning out, redeliveries).
+ * fanning out, redeliveries), 16 several installations bursting together.
  */
-const CONCURRENCY_LEVELS = [1, 4];
+const CONCURRENCY_LEVELS = [1, 4, 16];
 const SECRET = "bench-webhook-secret";
 
 /** One delivery, serialized and signed ahead of time so the timed loop only sends. */

@@ -180,9 +180,9 @@ async function wireApp(app: Probot, addHandler: AddHandler, w: Wiring): Promise<
   };
   const parseSpec: SpecParser = specParser.parse;
   const act = createAct({ auth, pipeline, apps, results, state: store.state, writes, parseSpec, redact, previews, log, appId: github.appId });
-  const inbox = new Inbox(store.state);
+  const inbox = new Inbox(store);
   const worker = new EventWorker({ inbox, act, log });
-  registerHandlers(app, { deliveries: store, inbox, worker, appId: github.appId, bodyDigests: w.bodyDigests });
+  registerHandlers(app, { inbox, worker, appId: github.appId, bodyDigests: w.bodyDigests });
   const pages = await addPages(app, addHandler, w, pipeline, redact, uploads);
 
   if (plane.router) await plane.router.listen();

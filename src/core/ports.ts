@@ -3,9 +3,25 @@
 // reporters need from the store and the pipeline, and the parts of a parsed spec the GitHub layer reads.
 import type { AppKey, DeploymentRecord, Intent, PipelineEvent } from "./types.js";
 
-export interface DeliveryLog {
-  /** true the first time an `X-GitHub-Delivery` id is seen, false for a redelivery. */
-  recordDelivery(id: string): Promise<boolean>;
+/** A delivery to keep: its id, the sha256 of its body when known, and the inbox entry to act on later. */
+export interface InboxDelivery {
+  id: string;
+  digest?: string;
+  entry: { id: string };
+}
+
+/** What became of one delivery: kept in the inbox, a redelivery of a known id, or a known body (a replay). */
+export type InboxVerdict = "new" | "redelivery" | "replay";
+
+/** The intake's durable inbox. Each call is one transaction, so a batch costs one commit (one fsync). */
+export interface InboxStore {
+  /**
+   * Records each delivery's id and `sha256:<digest>` (in order, so a batch can hold a redelivery of its own
+   * first delivery) and keeps the entry of each new one; replaces the `put` entries; deletes the `remove` ids.
+   */
+  commitInbox(changes: { accept: readonly InboxDelivery[]; put: ReadonlyArray<{ id: string }>; remove: readonly string[] }): Promise<InboxVerdict[]>;
+  /** Every entry kept, oldest first. */
+  listInbox(): Promise<unknown[]>;
 }
 
 /** Small JSON documents Berth keeps about GitHub: check-run ids, comment ids, approvals, the inbox. */

@@ -1,6 +1,7 @@
 // The Store contract: what the pipeline, intake and the reporters may ask of Berth's durable state. The
 // implementation (src/store/) keeps it in SQL; tests may keep it anywhere. No I/O here.
 import type { AppKey, Cause, DeploymentError, DeploymentKind, DeploymentRecord, Phase, SecretScope, StepRecord } from "./types.js";
+import type { InboxStore } from "./ports.js";
 
 export interface AppRecord {
   id: string;
@@ -109,6 +110,9 @@ export interface Store {
   close(): Promise<void>;
   /** true the first time this webhook delivery id is seen. */
   recordDelivery(id: string): Promise<boolean>;
+  /** The webhook inbox (`InboxStore` in ports.ts): deliveries acknowledged and not yet acted on. */
+  commitInbox: InboxStore["commitInbox"];
+  listInbox: InboxStore["listInbox"];
   apps: {
     list(opts?: { includeRemoved?: boolean; installationId?: number }): Promise<AppRecord[]>;
     get(id: string): Promise<AppRecord | undefined>;

@@ -5,6 +5,7 @@ import type { Kysely } from "kysely";
 import type { Store } from "../core/store.js";
 import { createApps } from "./apps.js";
 import { createDeployments, createSteps } from "./deployments.js";
+import { createInbox } from "./inbox.js";
 import { createLogs } from "./logs.js";
 import { createNames } from "./names.js";
 import { migrate, openDatabase, type StoreOptions } from "./open.js";
@@ -39,6 +40,7 @@ export async function createStore(opts: StoreOptions): Promise<SqlStore> {
     db,
     close: () => db.destroy(),
     recordDelivery: createRecordDelivery(db),
+    ...createInbox(db, flavor),
     apps: createApps(db, flavor),
     deployments: createDeployments(db, flavor),
     steps: createSteps(db),

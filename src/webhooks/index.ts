@@ -13,12 +13,10 @@ import {
   fromPush,
 } from "./events.js";
 import type { Inbox } from "./inbox.js";
-import type { DeliveryLog } from "../core/ports.js";
 import type { EventWorker } from "./worker.js";
 
 export interface RegisterHandlersOptions {
-  deliveries: DeliveryLog;
-  inbox: Inbox;
+  inbox: Pick<Inbox, "accept">;
   worker: Pick<EventWorker, "accept">;
   /** The GitHub App's id: check runs and suites of other apps are not Berth's business. */
   appId: number;
@@ -37,24 +35,19 @@ export function registerHandlers(app: Probot, o: RegisterHandlersOptions): void 
       log.debug({ reason: event.ignored }, "delivery ignored");
       return;
     }
-    const digest = o.bodyDigests?.get(context.id);
-    if (!(await o.deliveries.recordDelivery(context.id))) {
-      log.debug("redelivery of a delivery already recorded; ignored");
-      return;
-    }
     // The signature covers the body, not the headers: a captured body can be replayed under fresh delivery ids
     // (and event names). GitHub never sends one body for two events, so a body seen before is a replay. The
     // deliveries table keeps these keys as long as it keeps delivery ids: that retention is the replay window.
-    if (digest !== undefined && !(await o.deliveries.recordDelivery(`sha256:${digest}`))) {
-      log.warn("a body already received under another delivery id; ignored as a replay");
+    // A failure to commit throws: Probot answers 500 and nothing was recorded, so a redelivery is taken.
+    const entry = { id: context.id, event, receivedAt: new Date().toISOString() };
+    const verdict = await o.inbox.accept(entry, o.bodyDigests?.get(context.id));
+    if (verdict === "redelivery") {
+      log.debug("redelivery of a delivery already recorded; ignored");
       return;
     }
-    const entry = { id: context.id, event, receivedAt: new Date().toISOString() };
-    try {
-      await o.inbox.add(entry);
-    } catch (err) {
-      // The delivery is recorded, so a redelivery would be ignored: act on it now rather than lose it.
-      log.error({ err }, "could not queue the delivery durably; acting on it without a restart guarantee");
+    if (verdict === "replay") {
+      log.warn("a body already received under another delivery id; ignored as a replay");
+      return;
     }
     o.worker.accept(entry);
   };

@@ -22,6 +22,7 @@ export class EventWorker {
   readonly #queue: PQueue;
   readonly #running = new Set<string>();
   readonly #chains = new Map<string, Promise<void>>();
+  readonly #removals = new Set<Promise<void>>();
   #stopped = false;
 
   constructor(options: EventWorkerOptions) {
@@ -54,7 +55,17 @@ export class EventWorker {
   }
 
   async idle(): Promise<void> {
-    while (this.#chains.size > 0) await Promise.all([...this.#chains.values()]);
+    while (this.#chains.size > 0 || this.#removals.size > 0) await Promise.all([...this.#chains.values(), ...this.#removals]);
+  }
+
+  // Not awaited: the inbox commits removals lazily, with the next acknowledgement, and the repository's next
+  // entry need not wait for that. Acted on and still in the inbox after a crash, an entry is acted on again.
+  #remove(entry: InboxEntry, log: Logger): void {
+    const removal = this.#o.inbox
+      .remove(entry.id)
+      .catch((err: unknown) => log.warn({ err }, "could not remove the delivery from the inbox; it is acted on again on resume"))
+      .finally(() => this.#removals.delete(removal));
+    this.#removals.add(removal);
   }
 
   /** Stop taking entries and wait for those in progress; what remains stays in the inbox for next time. */
@@ -69,7 +80,7 @@ export class EventWorker {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.#o.act(entry.event, entry.id);
-        await this.#o.inbox.remove(entry.id);
+        this.#remove(entry, log);
         return;
       } catch (err) {
         const delay = delays[attempt];
@@ -90,7 +101,7 @@ export class EventWorker {
         await this.#o.inbox.remove(entry.id);
         log.error({ err, attempts }, "could not act on the delivery after many rounds; dropped (catch-up still deploys missed pushes)");
       } else {
-        await this.#o.inbox.add({ ...entry, attempts });
+        await this.#o.inbox.put({ ...entry, attempts });
         log.error({ err, attempts }, "could not act on the delivery; it stays queued and is retried on the next catch-up");
       }
     } catch (storeErr) {

@@ -12,6 +12,7 @@ import { EventWorker } from "../../src/webhooks/worker.js";
 import { InstallationWriteQueue } from "../../src/github/write-queue.js";
 import type { AppKey, DeploymentRecord, Intent } from "../../src/core/types.js";
 import { API, createTestProbot, memoryState, silentLog } from "../github/kit.js";
+import { memoryInboxStore } from "../helpers/memory-inbox.js";
 
 export const APP_ID = 1;
 
@@ -20,7 +21,6 @@ export function createHarness(
 ) {
   const probot: Probot = createTestProbot();
   const state = memoryState();
-  const seen = new Set<string>();
   const submitted: { intent: Intent; deliveryId?: string }[] = [];
   const notices: { target: unknown; text: string }[] = [];
   const removedApps: { id: string; reason: string }[] = [];
@@ -40,7 +40,7 @@ export function createHarness(
     getDeployment: async (id) => deployments.find((d) => d.id === id),
     listDeployments: async (app: AppKey) => deployments.filter((d) => d.app.environment === app.environment),
   };
-  const inbox = new Inbox(state);
+  const inbox = new Inbox(memoryInboxStore());
   const act = createAct({
     auth: (id) => probot.auth(id),
     pipeline,
@@ -59,7 +59,6 @@ export function createHarness(
   });
   const worker = new EventWorker({ inbox, act, log: silentLog(), retryDelaysMs: [], maxRounds: options.maxRounds });
   registerHandlers(probot, {
-    deliveries: { recordDelivery: async (id) => (seen.has(id) ? false : (seen.add(id), true)) },
     inbox,
     worker,
     appId: APP_ID,

@@ -49,6 +49,35 @@ describe.each(backends)("store on $kind", ({ kind }) => {
       expect(await store.recordDelivery(`e-${counter}`)).toBe(true);
     });
 
+    it("keeps a batch of inbox deliveries in one transaction, telling redeliveries and replays apart", async () => {
+      const entry = (id: string, n = 0) => ({ id, event: { type: "push" }, receivedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString() });
+      const [a, b, c] = [`ia-${counter}`, `ib-${counter}`, `ic-${counter}`];
+      const verdicts = await store.commitInbox({
+        accept: [
+          { id: a, digest: `da-${counter}`, entry: entry(a) },
+          { id: a, digest: `dx-${counter}`, entry: entry(a) },
+          { id: b, digest: `da-${counter}`, entry: entry(b) },
+          { id: c, entry: entry(c, 1) },
+        ],
+        put: [],
+        remove: [],
+      });
+      expect(verdicts).toEqual(["new", "redelivery", "replay", "new"]);
+      const ids = async () => ((await store.listInbox()) as Array<{ id: string }>).map((e) => e.id).filter((id) => id.endsWith(`-${counter}`));
+      expect((await ids()).toSorted()).toEqual([a, c]);
+      await store.commitInbox({ accept: [], put: [{ ...entry(c, 1), attempts: 1 } as { id: string }], remove: [a] });
+      expect(await ids()).toEqual([c]);
+      expect(((await store.listInbox()) as Array<{ id: string; attempts?: number }>).find((e) => e.id === c)?.attempts).toBe(1);
+      expect(await store.recordDelivery(b)).toBe(false);
+    });
+
+    it("rolls a failed inbox batch back whole", async () => {
+      const id = `rb-${counter}`;
+      const bad = { id, entry: { id, cyclic: 1n } as unknown as { id: string } };
+      await expect(store.commitInbox({ accept: [bad], put: [], remove: [] })).rejects.toThrow();
+      expect(await store.recordDelivery(id)).toBe(true);
+    });
+
     it("refuses an intent whose delivery was already seen, writing nothing", async () => {
       const first = await store.queue.enqueue(push("a".repeat(40), { deliveryId: `x-${counter}` }));
       const again = await store.queue.enqueue(push("b".repeat(40), { deliveryId: `x-${counter}` }));

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createRootWebhookHandler } from "../../src/server/root-webhook.js";
 import { MAX_WEBHOOK_BODY_BYTES, withWebhookGuard } from "../../src/server/webhook-guard.js";
 import { example, privateKey } from "../github/kit.js";
+import { memoryInboxStore } from "../helpers/memory-inbox.js";
 import { deliver, holdPost, sign, startWebhookServer, streamPost, type WebhookServer } from "./webhook-server.js";
 
 const MB = 1024 * 1024;
@@ -139,7 +140,9 @@ describe("forged deliveries", () => {
 
 describe("signed deliveries whose handling fails", () => {
   it("are logged without their payload", async () => {
-    server = await startWebhookServer({ recordDelivery: async () => Promise.reject(new Error("store closed")) });
+    const failing = memoryInboxStore();
+    failing.failWith = new Error("store closed");
+    server = await startWebhookServer({ inboxStore: failing });
     const payload = example("push", (p) => p.ref === "refs/heads/master" && Boolean(p.installation));
     const res = await deliver(server.url, "e-1", { ...payload, filler: "PAYLOAD-MARKER" });
     expect(res.status).toBe(500);

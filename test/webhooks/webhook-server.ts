@@ -12,7 +12,9 @@ import { createRootWebhookHandler } from "../../src/server/root-webhook.js";
 import { withWebhookGuard, type WebhookGuardOptions } from "../../src/server/webhook-guard.js";
 import { registerHandlers } from "../../src/webhooks/index.js";
 import { Inbox, type InboxEntry } from "../../src/webhooks/inbox.js";
-import { memoryState, privateKey } from "../github/kit.js";
+import type { InboxStore } from "../../src/core/ports.js";
+import { privateKey } from "../github/kit.js";
+import { memoryInboxStore } from "../helpers/memory-inbox.js";
 
 const SECRET = "test-secret";
 
@@ -30,8 +32,8 @@ export interface WebhookServer {
 export interface WebhookServerOptions {
   readyCheck?: () => Promise<unknown>;
   guard?: Pick<WebhookGuardOptions, "maxBufferedBytes" | "bodyTimeoutMs">;
-  /** In place of the in-memory delivery log. */
-  recordDelivery?: (id: string) => Promise<boolean>;
+  /** In place of the in-memory inbox store (a real store, one that fails). */
+  inboxStore?: InboxStore;
 }
 
 export async function startWebhookServer(o: WebhookServerOptions = {}): Promise<WebhookServer> {
@@ -46,13 +48,11 @@ export async function startWebhookServer(o: WebhookServerOptions = {}): Promise<
     Octokit: createBerthOctokit({ retry: false, throttle: false }),
     log,
   });
-  const inbox = new Inbox(memoryState());
+  const inbox = new Inbox(o.inboxStore ?? memoryInboxStore());
   const accepted: InboxEntry[] = [];
-  const seen = new Set<string>();
   const webhooks = await createNodeMiddleware(
     (app) =>
       registerHandlers(app, {
-        deliveries: { recordDelivery: o.recordDelivery ?? (async (id) => (seen.has(id) ? false : (seen.add(id), true))) },
         inbox,
         // The worker never gets to act in these tests: acknowledging must not wait for it.
         worker: { accept: (entry) => void accepted.push(entry) },
