@@ -78,16 +78,22 @@ export interface Redactor {
 
 export function createRedactor(secrets: Iterable<string> = []): Redactor {
   const forms = new Set<string>();
-  let pattern: RegExp = new RegExp(GITHUB_TOKEN.source, "giu");
+  // Case-insensitive: a secret printed upper-cased, upper-case hex or %2f-style escapes are still the secret.
+  // Two patterns, applied in turn: forms with a non-ASCII character need the `u` flag (without it V8 missed
+  // "ᾐ     \"" when two longer alternatives shared its prefix, a fast-check counterexample), and the `u` flag
+  // makes matching about ten times slower, so the ASCII forms (hex, base64, URL escapes, most secrets) and
+  // GitHub's token shapes go without it.
+  let patterns: RegExp[] = [new RegExp(GITHUB_TOKEN.source, "gi")];
   let holdBack = GITHUB_TOKEN_MAX;
 
   function rebuild() {
     const sorted = [...forms].sort((a, b) => b.length - a.length);
-    const alternatives = [...sorted.map(escapeRegExp), GITHUB_TOKEN.source];
-    // Case-insensitive: a secret printed upper-cased, upper-case hex or %2f-style escapes are still the secret.
-    // The `u` flag matters: without it V8 misses "ᾐ     \"" when two longer alternatives share its prefix
-    // ("ᾘ     \"" and its JSON-escaped form), a fast-check counterexample.
-    pattern = new RegExp(alternatives.join("|"), "giu");
+    const wide = sorted.filter((f) => /[^\x00-\x7f]/.test(f));
+    const ascii = sorted.filter((f) => !/[^\x00-\x7f]/.test(f));
+    patterns = [
+      ...(wide.length ? [new RegExp(wide.map(escapeRegExp).join("|"), "giu")] : []),
+      new RegExp([...ascii.map(escapeRegExp), GITHUB_TOKEN.source].join("|"), "gi"),
+    ];
     holdBack = Math.max(GITHUB_TOKEN_MAX, ...sorted.map((f) => f.length)) - 1;
   }
 
@@ -103,7 +109,7 @@ export function createRedactor(secrets: Iterable<string> = []): Redactor {
   }
 
   function redact(text: string): string {
-    return text.replace(pattern, REDACTED);
+    return patterns.reduce((out, pattern) => out.replace(pattern, REDACTED), text);
   }
 
   add(secrets);
@@ -119,10 +125,19 @@ export function createRedactor(secrets: Iterable<string> = []): Redactor {
           let cut = Math.max(0, pending.length - holdBack);
           if (cut === 0) return "";
           // A match crossing the cut is complete in the buffer: emit it whole rather than split it.
-          for (const match of pending.matchAll(pattern)) {
-            const start = match.index;
-            const end = start + match[0].length;
-            if (start < cut && end > cut) cut = end;
+          // Moving the cut for one pattern may put it inside a match of the other: repeat until it stays.
+          for (let moved = true; moved; ) {
+            moved = false;
+            for (const pattern of patterns) {
+              for (const match of pending.matchAll(pattern)) {
+                const start = match.index;
+                const end = start + match[0].length;
+                if (start < cut && end > cut) {
+                  cut = end;
+                  moved = true;
+                }
+              }
+            }
           }
           const out = redact(pending.slice(0, cut));
           pending = pending.slice(cut);
