@@ -88,8 +88,8 @@ export function createRedactor(secrets: Iterable<string> = []): Redactor {
 
   function rebuild() {
     const sorted = [...forms].sort((a, b) => b.length - a.length);
-    const wide = sorted.filter((f) => /[^\x00-\x7f]/.test(f));
-    const ascii = sorted.filter((f) => !/[^\x00-\x7f]/.test(f));
+    const wide = sorted.filter((f) => /[\u0080-\uffff]/.test(f));
+    const ascii = sorted.filter((f) => !/[\u0080-\uffff]/.test(f));
     patterns = [
       ...(wide.length ? [new RegExp(wide.map(escapeRegExp).join("|"), "giu")] : []),
       new RegExp([...ascii.map(escapeRegExp), GITHUB_TOKEN.source].join("|"), "gi"),
