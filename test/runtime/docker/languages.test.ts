@@ -125,7 +125,8 @@ describe.skipIf(Boolean(unavailable))("apps without a Dockerfile on the real eng
   });
 
   it("builds a Flask server from requirements.txt and its Procfile, takes an upload, and redeploys it without losing a request", async () => {
-    const { image, lines } = await build("flask-worker", { appId: "flask", component: "web", kind: "service" });
+    // Without the layer cache, so the install step runs (and says where each requirement came from).
+    const { image, lines } = await build("flask-worker", { appId: "flask", component: "web", kind: "service", noCache: true });
     expect(lines).toContain("no dockerfile_path: generated a python build (requirements.txt found)");
     expect(lines.join("\n")).toMatch(/Requirement already satisfied: flask/);
     await runtime.rollout(service("flask", image, "v1"));
